@@ -1,0 +1,1 @@
+//! The `#[trace]` attribute macro (filled by the ddtrace-core issue).

@@ -1,0 +1,1 @@
+//! An OpenTracing tracer backed by Datadog APM (filled by the opentracer issue).

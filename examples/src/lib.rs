@@ -1,0 +1,1 @@
+//! Example code (filled by the workspace issue).

@@ -1,0 +1,1 @@
+//! The OpenTracing API (filled by the workspace issue).

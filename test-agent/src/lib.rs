@@ -1,0 +1,1 @@
+//! Test support for the Datadog test agent (filled by the transport issue).
