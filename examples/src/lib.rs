@@ -1,1 +1,14 @@
-//! Example code (filled by the workspace issue).
+//! Runnable examples, and a small vendor-neutral library instrumented only against
+//! `opentracing-api`.
+//!
+//! * [`kitchen`]: a sandwich shop whose request handling is traced through any
+//!   [`Tracer`](opentracing_api::Tracer): a parent span, implicit and explicit child spans,
+//!   a `FollowsFrom` span, tags, logs, baggage, and an HTTP-header inject / extract across a
+//!   simulated remote call.
+//! * [`tree`]: renders the spans a `MockTracer` recorded as a readable tree (what the
+//!   `demo` binary prints).
+//!
+//! Run the demo with `cargo run -p examples --bin demo`.
+
+pub mod kitchen;
+pub mod tree;
