@@ -63,9 +63,15 @@ impl From<u128> for TraceId {
 ///
 /// Spans carry a handful of tags; a linear scan beats hashing at that size and keeps insertion
 /// order stable for the encoder and for tests. Inserting an existing key replaces its value.
-#[derive(Clone, PartialEq, Default)]
+#[derive(Clone, PartialEq)]
 pub struct TagMap<V> {
     entries: Vec<(Str, V)>,
+}
+
+impl<V> Default for TagMap<V> {
+    fn default() -> Self {
+        TagMap::new()
+    }
 }
 
 impl<V> TagMap<V> {

@@ -5,10 +5,13 @@
 //!   [`Tracer`](opentracing_api::Tracer): a parent span, implicit and explicit child spans,
 //!   a `FollowsFrom` span, tags, logs, baggage, and an HTTP-header inject / extract across a
 //!   simulated remote call.
+//! * [`sandwich`]: the seed document's Python examples in Rust, on `ddtrace-core` (the
+//!   `sandwich` example runs them against a Datadog Agent).
 //! * [`tree`]: renders the spans a `MockTracer` recorded as a readable tree (what the
 //!   `demo` binary prints).
 //!
 //! Run the demo with `cargo run -p examples --bin demo`.
 
 pub mod kitchen;
+pub mod sandwich;
 pub mod tree;

@@ -1,0 +1,394 @@
+//! Encoding finished trace chunks for the Datadog Agent (msgpack v0.4 and v0.5) and as JSON lines.
+//!
+//! The agent writer accumulates chunks into a [`PayloadEncoder`], watches its
+//! [`size_estimate`](PayloadEncoder::size_estimate) against the request-size limit, sends
+//! [`chunk_count`](PayloadEncoder::chunk_count) as `X-Datadog-Trace-Count` and posts the bytes of
+//! [`finish`](PayloadEncoder::finish) to [`ApiVersion::path`]. The hot path writes msgpack by hand
+//! with `rmp` (no serde, no intermediate values); every string, key included, is a msgpack *str*
+//! (never *bin*), integers use the smallest msgpack representation and floats are always `float64`.
+//!
+//! # v0.4 (`PUT /v0.4/traces`)
+//!
+//! The body is `[chunk, ...]`, a chunk is `[span, ...]` and a span is a map with str keys. Optional
+//! fields are left out of the map (and out of its length) when empty, in this order:
+//!
+//! | key | msgpack type | written | source |
+//! |---|---|---|---|
+//! | `service` | str | always | [`SpanData::service`] |
+//! | `name` | str | always | [`SpanData::name`] |
+//! | `resource` | str | always | [`SpanData::resource`] |
+//! | `trace_id` | uint | always | low 64 bits of [`SpanData::trace_id`] (the high bits travel in meta `_dd.p.tid`) |
+//! | `span_id` | uint | always | [`SpanData::span_id`] |
+//! | `parent_id` | uint | if non-zero | [`SpanData::parent_id`] |
+//! | `start` | int | always | [`SpanData::start`], unix ns |
+//! | `duration` | int | always | [`SpanData::duration`], ns |
+//! | `error` | int `1` | if set | [`SpanData::error`] |
+//! | `type` | str | if non-empty | [`SpanData::span_type`] |
+//! | `meta` | map<str, str> | if non-empty | [`SpanData::meta`], plus `events` (JSON) when span events are not native |
+//! | `metrics` | map<str, float64> | if non-empty | [`SpanData::metrics`] |
+//! | `span_links` | array of maps | if non-empty | [`SpanData::links`], see below |
+//! | `span_events` | array of maps | if non-empty and [`EncodeOptions::native_span_events`] | [`SpanData::events`], see below |
+//!
+//! A span link is a map `{trace_id: uint (low 64 bits), trace_id_high: uint (only if non-zero),
+//! span_id: uint, attributes: map<str, str> (only if non-empty), tracestate: str (only if
+//! non-empty), flags: uint32 (only if known, with bit 31 set)}`.
+//!
+//! A native span event is `{time_unix_nano: uint, name: str, attributes: map<str, any-value>}`
+//! (`attributes` only if non-empty), where an any-value is a two-entry map tagged by `type`:
+//!
+//! | `type` | value key | value |
+//! |---|---|---|
+//! | 0 | `string_value` | str |
+//! | 1 | `bool_value` | bool |
+//! | 2 | `int_value` | int |
+//! | 3 | `double_value` | float64 |
+//! | 4 | `array_value` | `{values: [scalar any-value, ...]}` |
+//!
+//! Without native span events, the events go to meta `events` as the JSON array
+//! `[{"name":..,"time_unix_nano":..,"attributes":{..}}]` (plain JSON values), replacing any
+//! `events` tag the span already has; the span itself is not modified.
+//!
+//! # v0.5 (`PUT /v0.5/traces`)
+//!
+//! The body is `[strings, chunks]`: `strings` is the string table (an array of str, `""` at index
+//! 0, each distinct string once) and `chunks` is `[[span, ...], ...]`, where a span is a fixed
+//! 12-element array (nothing is ever nil):
+//!
+//! | # | field | msgpack type |
+//! |---|---|---|
+//! | 0 | service | uint32 string index |
+//! | 1 | name | uint32 string index |
+//! | 2 | resource | uint32 string index |
+//! | 3 | trace_id | uint64 (low 64 bits) |
+//! | 4 | span_id | uint64 |
+//! | 5 | parent_id | uint64 (0 for a root) |
+//! | 6 | start | int64 |
+//! | 7 | duration | int64 |
+//! | 8 | error | int32 (0 or 1) |
+//! | 9 | meta | map<uint32, uint32> (string indexes) |
+//! | 10 | metrics | map<uint32, float64> |
+//! | 11 | type | uint32 string index |
+//!
+//! v0.5 has no links or events fields: links go to meta `_dd.span_links` as a JSON array of
+//! `{"trace_id": "<32 hex>", "span_id": "<16 hex>", "attributes": {..}, "tracestate": "..",
+//! "flags": <raw W3C flags>}` (the last three only when set; the layout dd-trace-py writes) and
+//! events to meta `events` as in v0.4.
+//!
+//! # JSON lines
+//!
+//! [`json::chunk_to_json_line`] renders a chunk as one line of JSON for environments without an
+//! agent.
+
+use std::convert::Infallible;
+
+use rmp::encode::{ByteBuf, ValueWriteError};
+
+use crate::SpanData;
+
+pub mod json;
+pub mod v04;
+pub mod v05;
+
+#[cfg(test)]
+mod tests;
+
+/// The agent trace-intake endpoint version.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ApiVersion {
+    /// `/v0.4/traces`: spans as maps with str keys (the default, supported by every agent).
+    #[default]
+    V04,
+    /// `/v0.5/traces`: spans as arrays with a shared string table (only if `/info` lists it).
+    V05,
+}
+
+impl ApiVersion {
+    /// The request path, `"/v0.4/traces"` or `"/v0.5/traces"`.
+    pub const fn path(self) -> &'static str {
+        match self {
+            ApiVersion::V04 => "/v0.4/traces",
+            ApiVersion::V05 => "/v0.5/traces",
+        }
+    }
+
+    /// The version as written in paths and logs, `"v0.4"` or `"v0.5"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ApiVersion::V04 => "v0.4",
+            ApiVersion::V05 => "v0.5",
+        }
+    }
+}
+
+impl std::fmt::Display for ApiVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Options that change what the encoders write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EncodeOptions {
+    /// Encode span events as the native v0.4 `span_events` field (set this when the agent's
+    /// `/info` says `"span_events": true`); otherwise they go to meta `events` as JSON.
+    /// v0.5 always uses the meta tag.
+    pub native_span_events: bool,
+}
+
+impl EncodeOptions {
+    /// The defaults: span events as the meta `events` JSON tag.
+    pub const fn new() -> Self {
+        EncodeOptions {
+            native_span_events: false,
+        }
+    }
+
+    /// Sets [`native_span_events`](Self::native_span_events).
+    pub const fn with_native_span_events(mut self, native: bool) -> Self {
+        self.native_span_events = native;
+        self
+    }
+}
+
+/// Why [`PayloadEncoder::try_push_chunk`] refused a chunk (the payload is left as it was).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    /// The chunk fits in an empty payload but not in this one: send this payload first.
+    #[error(
+        "payload full: adding the chunk would make it {would_be} bytes, over the {max_size}-byte limit"
+    )]
+    PayloadFull {
+        /// The payload size the chunk would have produced.
+        would_be: usize,
+        /// The limit given.
+        max_size: usize,
+    },
+    /// The chunk alone makes a payload over the limit: it can never be sent as one chunk.
+    #[error(
+        "trace chunk too large: a payload holding only it is {size} bytes, over the {max_size}-byte limit"
+    )]
+    ChunkTooLarge {
+        /// The size of a payload holding only this chunk.
+        size: usize,
+        /// The limit given.
+        max_size: usize,
+    },
+}
+
+/// Accumulates trace chunks into one request body of either version.
+///
+/// Spans are encoded as soon as they are pushed; [`size_estimate`](Self::size_estimate) is the
+/// exact length [`finish`](Self::finish) will return. Buffers are kept across
+/// [`take`](Self::take) and [`clear`](Self::clear), so one encoder serves a writer thread for
+/// its whole life.
+#[derive(Debug, Clone)]
+pub struct PayloadEncoder {
+    inner: Inner,
+}
+
+#[derive(Debug, Clone)]
+enum Inner {
+    V04(v04::V04Payload),
+    V05(v05::V05Payload),
+}
+
+impl PayloadEncoder {
+    /// An empty payload for `version`.
+    pub fn new(version: ApiVersion, options: EncodeOptions) -> Self {
+        let inner = match version {
+            ApiVersion::V04 => Inner::V04(v04::V04Payload::new(options)),
+            ApiVersion::V05 => Inner::V05(v05::V05Payload::new()),
+        };
+        PayloadEncoder { inner }
+    }
+
+    /// The version this payload is encoded in.
+    pub fn version(&self) -> ApiVersion {
+        match self.inner {
+            Inner::V04(_) => ApiVersion::V04,
+            Inner::V05(_) => ApiVersion::V05,
+        }
+    }
+
+    /// Encodes one trace chunk (spans sharing a trace id) into the payload.
+    pub fn push_chunk(&mut self, chunk: &[SpanData]) {
+        match &mut self.inner {
+            Inner::V04(p) => p.push_chunk(chunk),
+            Inner::V05(p) => p.push_chunk(chunk),
+        }
+    }
+
+    /// Encodes `chunk` only if the payload stays within `max_size` bytes; otherwise leaves the
+    /// payload unchanged and says why.
+    pub fn try_push_chunk(&mut self, chunk: &[SpanData], max_size: usize) -> Result<(), PushError> {
+        let was_empty = self.is_empty();
+        let size = match &mut self.inner {
+            Inner::V04(p) => {
+                let mark = p.savepoint();
+                p.push_chunk(chunk);
+                let size = p.size_estimate();
+                if size > max_size {
+                    p.rollback(mark);
+                }
+                size
+            }
+            Inner::V05(p) => {
+                let mark = p.savepoint();
+                p.push_chunk(chunk);
+                let size = p.size_estimate();
+                if size > max_size {
+                    p.rollback(mark);
+                }
+                size
+            }
+        };
+        if size <= max_size {
+            Ok(())
+        } else if was_empty {
+            Err(PushError::ChunkTooLarge { size, max_size })
+        } else {
+            Err(PushError::PayloadFull {
+                would_be: size,
+                max_size,
+            })
+        }
+    }
+
+    /// The number of chunks pushed (the `X-Datadog-Trace-Count` header).
+    pub fn chunk_count(&self) -> usize {
+        match &self.inner {
+            Inner::V04(p) => p.chunk_count(),
+            Inner::V05(p) => p.chunk_count(),
+        }
+    }
+
+    /// Whether no chunk has been pushed.
+    pub fn is_empty(&self) -> bool {
+        self.chunk_count() == 0
+    }
+
+    /// The length in bytes of the body [`finish`](Self::finish) would return now (exact).
+    pub fn size_estimate(&self) -> usize {
+        match &self.inner {
+            Inner::V04(p) => p.size_estimate(),
+            Inner::V05(p) => p.size_estimate(),
+        }
+    }
+
+    /// The request body.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.take()
+    }
+
+    /// Returns the request body and empties the payload, keeping its buffers for reuse.
+    pub fn take(&mut self) -> Vec<u8> {
+        match &mut self.inner {
+            Inner::V04(p) => p.take(),
+            Inner::V05(p) => p.take(),
+        }
+    }
+
+    /// Drops every chunk pushed so far, keeping the buffers.
+    pub fn clear(&mut self) {
+        match &mut self.inner {
+            Inner::V04(p) => p.clear(),
+            Inner::V05(p) => p.clear(),
+        }
+    }
+}
+
+// ---- msgpack writing helpers (writes into a `Vec` cannot fail) ----
+
+/// Unwraps the result of an `rmp` write into a [`ByteBuf`], whose error type is uninhabited.
+#[inline(always)]
+fn infallible<T>(result: Result<T, ValueWriteError<Infallible>>) -> T {
+    match result {
+        Ok(v) => v,
+        Err(ValueWriteError::InvalidMarkerWrite(e) | ValueWriteError::InvalidDataWrite(e)) => {
+            match e {}
+        }
+    }
+}
+
+/// A collection length as a msgpack length (saturating; real payloads are far smaller).
+#[inline(always)]
+fn len32(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
+}
+
+#[inline(always)]
+fn put_str(w: &mut ByteBuf, s: &str) {
+    infallible(rmp::encode::write_str(w, s));
+}
+
+#[inline(always)]
+fn put_uint(w: &mut ByteBuf, v: u64) {
+    infallible(rmp::encode::write_uint(w, v));
+}
+
+#[inline(always)]
+fn put_sint(w: &mut ByteBuf, v: i64) {
+    infallible(rmp::encode::write_sint(w, v));
+}
+
+#[inline(always)]
+fn put_f64(w: &mut ByteBuf, v: f64) {
+    infallible(rmp::encode::write_f64(w, v));
+}
+
+#[inline(always)]
+fn put_bool(w: &mut ByteBuf, v: bool) {
+    // A bool is a single marker byte; writing it to a Vec cannot fail.
+    w.as_mut_vec().push(if v { 0xc3 } else { 0xc2 });
+}
+
+#[inline(always)]
+fn put_map_len(w: &mut ByteBuf, len: usize) {
+    infallible(rmp::encode::write_map_len(w, len32(len)));
+}
+
+#[inline(always)]
+fn put_array_len(w: &mut ByteBuf, len: usize) {
+    infallible(rmp::encode::write_array_len(w, len32(len)));
+}
+
+/// Appends pre-encoded msgpack (a constant key).
+#[inline(always)]
+fn put_raw(w: &mut ByteBuf, bytes: &[u8]) {
+    w.as_mut_vec().extend_from_slice(bytes);
+}
+
+/// The size of a msgpack array or map header for `len` entries.
+const fn container_header_len(len: usize) -> usize {
+    if len < 16 {
+        1
+    } else if len <= u16::MAX as usize {
+        3
+    } else {
+        5
+    }
+}
+
+/// A key shorter than 32 bytes encoded as a msgpack fixstr (`N` = length + 1), at compile time.
+const fn fixstr<const N: usize>(s: &str) -> [u8; N] {
+    let bytes = s.as_bytes();
+    let mut out = [0u8; N];
+    // Evaluated at compile time: a wrong `N` or a key of 32+ bytes fails the build.
+    assert!(bytes.len() + 1 == N && bytes.len() < 32, "not a fixstr key");
+    out[0] = 0xa0 | bytes.len() as u8;
+    let mut i = 0;
+    while i < bytes.len() {
+        out[i + 1] = bytes[i];
+        i += 1;
+    }
+    out
+}
+
+/// Declares a constant holding a msgpack-encoded str key.
+macro_rules! msgpack_key {
+    ($name:ident = $s:literal) => {
+        const $name: [u8; $s.len() + 1] = $crate::encode::fixstr::<{ $s.len() + 1 }>($s);
+    };
+}
+use msgpack_key;

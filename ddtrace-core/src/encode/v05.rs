@@ -1,0 +1,239 @@
+//! The v0.5 encoding: a string table plus spans as fixed 12-element arrays of string indexes and
+//! numbers (see the [module docs](super) for the layout).
+
+use std::collections::HashMap;
+
+use rmp::encode::ByteBuf;
+
+use super::{
+    container_header_len, json, put_array_len, put_f64, put_map_len, put_sint, put_str, put_uint,
+};
+use crate::SpanData;
+
+/// The meta key that carries span links as JSON (v0.5 has no links field).
+pub const SPAN_LINKS_META_KEY: &str = "_dd.span_links";
+
+/// The meta key that carries span events as JSON.
+pub const EVENTS_META_KEY: &str = super::v04::EVENTS_META_KEY;
+
+/// The number of fields of a v0.5 span array.
+const SPAN_FIELDS: usize = 12;
+
+/// The v0.5 string table: each distinct string once, `""` at index 0.
+///
+/// Strings are msgpack-encoded as they are added, so the table's encoded size is always known
+/// and writing it out is one copy.
+#[derive(Debug, Clone)]
+pub struct StringTable {
+    index: HashMap<String, u32>,
+    /// The msgpack str encodings of the strings, in index order (without the array header).
+    encoded: ByteBuf,
+}
+
+impl Default for StringTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StringTable {
+    /// A table holding only `""` (index 0).
+    pub fn new() -> Self {
+        let mut table = StringTable {
+            index: HashMap::new(),
+            encoded: ByteBuf::new(),
+        };
+        table.intern("");
+        table
+    }
+
+    /// The index of `s`, adding it if it is new.
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = super::len32(self.index.len());
+        self.index.insert(s.to_owned(), i);
+        put_str(&mut self.encoded, s);
+        i
+    }
+
+    /// The index of `s`, if it is in the table.
+    pub fn get(&self, s: &str) -> Option<u32> {
+        self.index.get(s).copied()
+    }
+
+    /// The number of strings, `""` included.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Always `false`: the table always holds `""`.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// The length in bytes of the table as a msgpack array of str.
+    pub fn encoded_len(&self) -> usize {
+        container_header_len(self.len()) + self.encoded.as_slice().len()
+    }
+
+    /// Empties the table back to `[""]`, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.index.clear();
+        self.encoded.as_mut_vec().clear();
+        self.intern("");
+    }
+
+    fn write_to(&self, w: &mut ByteBuf) {
+        put_array_len(w, self.len());
+        w.as_mut_vec().extend_from_slice(self.encoded.as_slice());
+    }
+
+    /// Forgets every string added after the table had `len` strings and `encoded_len` bytes.
+    fn truncate(&mut self, len: usize, encoded_len: usize) {
+        if self.index.len() > len {
+            let keep = super::len32(len);
+            self.index.retain(|_, i| *i < keep);
+            self.encoded.as_mut_vec().truncate(encoded_len);
+        }
+    }
+}
+
+/// A v0.5 request body under construction: spans are encoded into a body buffer as they come,
+/// their strings interned into the table; [`take`](Self::take) assembles
+/// `[table, [chunk, ...]]`.
+#[derive(Debug, Clone, Default)]
+pub struct V05Payload {
+    table: StringTable,
+    body: ByteBuf,
+    chunks: usize,
+    scratch: String,
+}
+
+/// Where a payload stood before a chunk was pushed (to undo the push).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct V05Savepoint {
+    body_len: usize,
+    chunks: usize,
+    strings: usize,
+    strings_len: usize,
+}
+
+impl V05Payload {
+    /// An empty payload.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Encodes one chunk into the payload.
+    pub fn push_chunk(&mut self, chunk: &[SpanData]) {
+        put_array_len(&mut self.body, chunk.len());
+        for span in chunk {
+            self.write_span(span);
+        }
+        self.chunks += 1;
+    }
+
+    fn write_span(&mut self, span: &SpanData) {
+        let w = &mut self.body;
+        let table = &mut self.table;
+        put_array_len(w, SPAN_FIELDS);
+        put_uint(w, u64::from(table.intern(&span.service)));
+        put_uint(w, u64::from(table.intern(&span.name)));
+        put_uint(w, u64::from(table.intern(&span.resource)));
+        put_uint(w, span.trace_id.low());
+        put_uint(w, span.span_id);
+        put_uint(w, span.parent_id);
+        put_sint(w, span.start);
+        put_sint(w, span.duration);
+        put_uint(w, u64::from(span.error));
+
+        // Links and events travel as JSON meta tags that replace tags of the same name.
+        let has_links = !span.links.is_empty();
+        let has_events = !span.events.is_empty();
+        let skip_links = has_links && span.meta.contains_key(SPAN_LINKS_META_KEY);
+        let skip_events = has_events && span.meta.contains_key(EVENTS_META_KEY);
+        let meta_len = span.meta.len() + usize::from(has_links) + usize::from(has_events)
+            - usize::from(skip_links)
+            - usize::from(skip_events);
+        put_map_len(w, meta_len);
+        for (k, v) in span.meta.iter() {
+            if (skip_links && k == SPAN_LINKS_META_KEY) || (skip_events && k == EVENTS_META_KEY) {
+                continue;
+            }
+            put_uint(w, u64::from(table.intern(k)));
+            put_uint(w, u64::from(table.intern(v)));
+        }
+        if has_links {
+            self.scratch.clear();
+            json::write_links_meta_json(&mut self.scratch, &span.links);
+            put_uint(w, u64::from(table.intern(SPAN_LINKS_META_KEY)));
+            put_uint(w, u64::from(table.intern(&self.scratch)));
+        }
+        if has_events {
+            self.scratch.clear();
+            json::write_events_json(&mut self.scratch, &span.events);
+            put_uint(w, u64::from(table.intern(EVENTS_META_KEY)));
+            put_uint(w, u64::from(table.intern(&self.scratch)));
+        }
+
+        put_map_len(w, span.metrics.len());
+        for (k, v) in span.metrics.iter() {
+            put_uint(w, u64::from(table.intern(k)));
+            put_f64(w, *v);
+        }
+        put_uint(w, u64::from(table.intern(&span.span_type)));
+    }
+
+    /// The number of chunks pushed.
+    pub fn chunk_count(&self) -> usize {
+        self.chunks
+    }
+
+    /// The string table so far.
+    pub fn string_table(&self) -> &StringTable {
+        &self.table
+    }
+
+    /// The exact length of the body [`take`](Self::take) would return.
+    pub fn size_estimate(&self) -> usize {
+        1 // the outer 2-element array
+            + self.table.encoded_len()
+            + container_header_len(self.chunks)
+            + self.body.as_slice().len()
+    }
+
+    /// Returns the body (`[strings, chunks]`) and empties the payload, keeping its buffers.
+    pub fn take(&mut self) -> Vec<u8> {
+        let mut out = ByteBuf::with_capacity(self.size_estimate());
+        put_array_len(&mut out, 2);
+        self.table.write_to(&mut out);
+        put_array_len(&mut out, self.chunks);
+        out.as_mut_vec().extend_from_slice(self.body.as_slice());
+        self.clear();
+        out.into_vec()
+    }
+
+    /// Drops every chunk and string, keeping the buffers.
+    pub fn clear(&mut self) {
+        self.table.clear();
+        self.body.as_mut_vec().clear();
+        self.chunks = 0;
+    }
+
+    pub(super) fn savepoint(&self) -> V05Savepoint {
+        V05Savepoint {
+            body_len: self.body.as_slice().len(),
+            chunks: self.chunks,
+            strings: self.table.len(),
+            strings_len: self.table.encoded.as_slice().len(),
+        }
+    }
+
+    pub(super) fn rollback(&mut self, mark: V05Savepoint) {
+        self.body.as_mut_vec().truncate(mark.body_len);
+        self.chunks = mark.chunks;
+        self.table.truncate(mark.strings, mark.strings_len);
+    }
+}

@@ -1,0 +1,319 @@
+//! Finalization: the standard tags the reference tracer puts on every chunk, added off the
+//! application thread (by the writer thread, or by the [`Collector`](crate::Collector)).
+//!
+//! | tag | where | when |
+//! |---|---|---|
+//! | global tags (`DD_TAGS`, [`Tracer::set_tag`](crate::Tracer::set_tag)) | every span | unless the span set the same key |
+//! | `env` | every span | `DD_ENV` set |
+//! | `version` | spans of the global service | `DD_VERSION` set |
+//! | `_dd.base_service` | spans of another service | always |
+//! | `_dd.origin` | every span | the trace has an origin |
+//! | `_dd.top_level` (metric 1) | local root; spans whose service differs from their parent's | always |
+//! | `language`, `runtime-id`, `process_id` | local root | always |
+//! | `_dd.agent_psr` / `_dd.rule_psr` / `_dd.limit_psr` | local root | the decision used them |
+//! | `_sampling_priority_v1` (metric) | chunk root | always |
+//! | `_dd.p.*` propagated tags, `_dd.p.dm`, `_dd.p.tid` | chunk root | when known / 128-bit id |
+//!
+//! The chunk root is the local root when it is in the chunk, else the first span whose parent is
+//! not in the chunk; finalization moves it to the front.
+
+use std::sync::{Arc, OnceLock, RwLock};
+
+use crate::config::Config;
+use crate::exporter::ChunkInfo;
+use crate::span_data::{SpanData, Str, TagMap};
+use crate::tag::{Stored, TagValue};
+
+/// Metric key of the sampling priority.
+pub const SAMPLING_PRIORITY_KEY: &str = "_sampling_priority_v1";
+/// Metric key marking top-level spans.
+pub const TOP_LEVEL_KEY: &str = "_dd.top_level";
+/// Meta key of the decision maker.
+pub const DECISION_MAKER_KEY: &str = "_dd.p.dm";
+/// Meta key of the high 64 bits of a 128-bit trace id.
+pub const TRACE_ID_HIGH_KEY: &str = "_dd.p.tid";
+/// Meta key of the origin.
+pub const ORIGIN_KEY: &str = "_dd.origin";
+/// Meta key of the global service on spans of another service.
+pub const BASE_SERVICE_KEY: &str = "_dd.base_service";
+
+/// The per-process runtime id (a random UUID v4), as on every Datadog tracer's local roots.
+pub fn runtime_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        let hi = crate::id::span_id();
+        let lo = crate::id::span_id();
+        // Version 4, variant 10xx.
+        let hi = (hi & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
+        let lo = (lo & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
+        format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            hi >> 32,
+            (hi >> 16) & 0xFFFF,
+            hi & 0xFFFF,
+            lo >> 48,
+            lo & 0xFFFF_FFFF_FFFF
+        )
+    })
+}
+
+/// The service-level facts finalization needs, shared by a tracer and its chunks.
+pub struct Finalizer {
+    service: String,
+    env: Option<String>,
+    version: Option<String>,
+    global_tags: RwLock<Arc<TagMap<TagValue>>>,
+}
+
+impl Finalizer {
+    pub(crate) fn new(config: &Config) -> Self {
+        Finalizer {
+            service: config.service.clone(),
+            env: config.env.clone(),
+            version: config.version.clone(),
+            global_tags: RwLock::new(Arc::new(config.global_tags.clone())),
+        }
+    }
+
+    /// Adds or replaces a global tag (applied to every span exported from now on).
+    pub(crate) fn set_global_tag(&self, key: Str, value: TagValue) {
+        if let Ok(mut tags) = self.global_tags.write() {
+            Arc::make_mut(&mut tags).insert(key, value);
+        }
+    }
+
+    fn global_tags(&self) -> Arc<TagMap<TagValue>> {
+        self.global_tags
+            .read()
+            .map(|t| Arc::clone(&t))
+            .unwrap_or_default()
+    }
+}
+
+/// Finalizes one chunk (see the module doc); returns the spans, chunk root first.
+pub(crate) fn finalize_chunk(
+    mut spans: Vec<SpanData>,
+    info: &ChunkInfo,
+    f: &Finalizer,
+) -> Vec<SpanData> {
+    if spans.is_empty() {
+        return spans;
+    }
+    let root_idx = chunk_root_index(&spans, info.local_root_id);
+    spans.swap(0, root_idx);
+    if root_idx > 1 {
+        // Keep the others in their original order.
+        spans[1..=root_idx].rotate_left(1);
+    }
+    let global = f.global_tags();
+    for span in &mut spans {
+        for (k, v) in global.iter() {
+            match v.clone().into_stored() {
+                Stored::Meta(s) => {
+                    if !span.metrics.contains_key(k) {
+                        span.meta.insert_if_absent(Str::Owned(k.to_owned()), s);
+                    }
+                }
+                Stored::Metric(m) => {
+                    if !span.meta.contains_key(k) {
+                        span.metrics.insert_if_absent(Str::Owned(k.to_owned()), m);
+                    }
+                }
+                Stored::Rejected(_) => {}
+            }
+        }
+        if let Some(env) = &f.env {
+            span.meta.insert_if_absent("env", Str::Owned(env.clone()));
+        }
+        if span.service == f.service {
+            if let Some(version) = &f.version {
+                span.meta
+                    .insert_if_absent("version", Str::Owned(version.clone()));
+            }
+        } else {
+            span.meta
+                .insert_if_absent(BASE_SERVICE_KEY, Str::Owned(f.service.clone()));
+        }
+        if let Some(origin) = &info.origin {
+            span.meta.insert_if_absent(ORIGIN_KEY, origin.clone());
+        }
+        if span.span_id == info.local_root_id {
+            span.metrics.insert(TOP_LEVEL_KEY, 1.0);
+            span.meta
+                .insert_if_absent("language", Str::Borrowed("rust"));
+            span.meta.insert("runtime-id", Str::Borrowed(runtime_id()));
+            span.metrics
+                .insert("process_id", f64::from(std::process::id()));
+            if let Some(r) = info.rates.agent {
+                span.metrics.insert("_dd.agent_psr", r);
+            }
+            if let Some(r) = info.rates.rule {
+                span.metrics.insert("_dd.rule_psr", r);
+            }
+            if let Some(r) = info.rates.limit {
+                span.metrics.insert("_dd.limit_psr", r);
+            }
+        }
+    }
+    let root = &mut spans[0];
+    root.metrics
+        .insert(SAMPLING_PRIORITY_KEY, f64::from(info.priority));
+    if let Some(tags) = &info.propagation_tags {
+        for (k, v) in tags.iter() {
+            root.meta.insert(Str::Owned(k.to_owned()), v.clone());
+        }
+    }
+    if let Some(m) = info.mechanism {
+        root.meta
+            .insert(DECISION_MAKER_KEY, Str::Owned(format!("-{m}")));
+    }
+    if info.trace_id.high() != 0 {
+        root.meta.insert(
+            TRACE_ID_HIGH_KEY,
+            Str::Owned(format!("{:016x}", info.trace_id.high())),
+        );
+    }
+    spans
+}
+
+/// The local root if present, else the first span whose parent is not in the chunk.
+fn chunk_root_index(spans: &[SpanData], local_root_id: u64) -> usize {
+    if let Some(i) = spans.iter().position(|s| s.span_id == local_root_id) {
+        return i;
+    }
+    spans
+        .iter()
+        .position(|s| !spans.iter().any(|p| p.span_id == s.parent_id))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exporter::SamplingRates;
+    use crate::span_data::TraceId;
+
+    fn span(id: u64, parent: u64, service: &'static str) -> SpanData {
+        SpanData {
+            trace_id: TraceId::from_parts(0x6543_2100_0000_0000, 7),
+            span_id: id,
+            parent_id: parent,
+            name: "op".into(),
+            service: service.into(),
+            resource: "op".into(),
+            ..SpanData::default()
+        }
+    }
+
+    fn info(root: u64) -> ChunkInfo {
+        ChunkInfo {
+            trace_id: TraceId::from_parts(0x6543_2100_0000_0000, 7),
+            local_root_id: root,
+            priority: 1,
+            mechanism: Some(0),
+            origin: None,
+            propagation_tags: None,
+            rates: SamplingRates::default(),
+            partial: false,
+        }
+    }
+
+    fn finalizer() -> Finalizer {
+        let config = Config::builder()
+            .service("svc")
+            .env("prod")
+            .version("1.2")
+            .global_tag("team", "k")
+            .global_tag("shard", 3)
+            .build_from(&std::collections::HashMap::<&str, &str>::new());
+        Finalizer::new(&config)
+    }
+
+    #[test]
+    fn local_root_gets_the_process_and_sampling_tags() {
+        let out = finalize_chunk(
+            vec![span(2, 1, "svc"), span(1, 0, "svc")],
+            &info(1),
+            &finalizer(),
+        );
+        let root = &out[0];
+        assert_eq!(root.span_id, 1, "chunk root first");
+        assert_eq!(root.meta.get("language").map(|s| &**s), Some("rust"));
+        assert_eq!(
+            root.meta.get("runtime-id").map(|s| s.len()),
+            Some(36),
+            "uuid"
+        );
+        assert_eq!(
+            root.metrics.get("process_id"),
+            Some(&f64::from(std::process::id()))
+        );
+        assert_eq!(root.metrics.get(TOP_LEVEL_KEY), Some(&1.0));
+        assert_eq!(root.metrics.get(SAMPLING_PRIORITY_KEY), Some(&1.0));
+        assert_eq!(root.meta.get(DECISION_MAKER_KEY).map(|s| &**s), Some("-0"));
+        assert_eq!(
+            root.meta.get(TRACE_ID_HIGH_KEY).map(|s| &**s),
+            Some("6543210000000000")
+        );
+        let child = &out[1];
+        assert_eq!(child.metrics.get(TOP_LEVEL_KEY), None);
+        assert_eq!(child.meta.get("language"), None);
+        assert_eq!(child.metrics.get(SAMPLING_PRIORITY_KEY), None);
+        for s in &out {
+            assert_eq!(s.meta.get("env").map(|s| &**s), Some("prod"));
+            assert_eq!(s.meta.get("version").map(|s| &**s), Some("1.2"));
+            assert_eq!(s.meta.get("team").map(|s| &**s), Some("k"));
+            assert_eq!(s.metrics.get("shard"), Some(&3.0));
+        }
+    }
+
+    #[test]
+    fn other_services_get_base_service_not_version() {
+        let out = finalize_chunk(
+            vec![span(2, 1, "other"), span(1, 0, "svc")],
+            &info(1),
+            &finalizer(),
+        );
+        let other = out.iter().find(|s| s.span_id == 2).unwrap();
+        assert_eq!(other.meta.get("version"), None);
+        assert_eq!(other.meta.get(BASE_SERVICE_KEY).map(|s| &**s), Some("svc"));
+        let root = out.iter().find(|s| s.span_id == 1).unwrap();
+        assert_eq!(root.meta.get(BASE_SERVICE_KEY), None);
+    }
+
+    #[test]
+    fn user_tags_win_over_global_tags() {
+        let mut s = span(1, 0, "svc");
+        s.meta.insert("team", "mine".into());
+        s.meta.insert("env", "staging".into());
+        let out = finalize_chunk(vec![s], &info(1), &finalizer());
+        assert_eq!(out[0].meta.get("team").map(|s| &**s), Some("mine"));
+        assert_eq!(out[0].meta.get("env").map(|s| &**s), Some("staging"));
+    }
+
+    #[test]
+    fn partial_chunk_root_is_the_topmost_span() {
+        // The local root (1) is not in this chunk: 3's parent 2 is, 2's parent 1 is not.
+        let out = finalize_chunk(
+            vec![span(3, 2, "svc"), span(2, 1, "svc")],
+            &info(1),
+            &finalizer(),
+        );
+        assert_eq!(out[0].span_id, 2);
+        assert_eq!(out[0].metrics.get(SAMPLING_PRIORITY_KEY), Some(&1.0));
+        assert_eq!(out[0].meta.get("language"), None);
+    }
+
+    #[test]
+    fn runtime_id_is_a_stable_uuid_v4() {
+        let id = runtime_id();
+        assert_eq!(id, runtime_id());
+        let parts: Vec<&str> = id.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'));
+        assert!(matches!(&parts[3][..1], "8" | "9" | "a" | "b"));
+    }
+}

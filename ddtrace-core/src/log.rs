@@ -1,0 +1,100 @@
+//! The tracer's own diagnostics: warnings always, debug lines when `DD_TRACE_DEBUG` is on.
+//!
+//! Lines go to standard error prefixed with `ddtrace`, so a service's own logs stay untouched.
+//! A warning about the same subject (a configuration variable, a dropped-traces summary, ...) is
+//! printed once per process, however often it recurs: [`warn_once`].
+//!
+//! Tests and applications that want the lines elsewhere install a sink with [`set_log_sink`].
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock, RwLock};
+
+/// Severity of a diagnostic line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Detailed tracing of the tracer itself (only with `DD_TRACE_DEBUG`).
+    Debug,
+    /// Informational (startup configuration line).
+    Info,
+    /// Something is wrong but the tracer carries on (bad configuration, dropped data).
+    Warn,
+    /// The tracer could not do something it was asked to.
+    Error,
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warn => "WARN",
+            Level::Error => "ERROR",
+        })
+    }
+}
+
+/// Where diagnostic lines go. Installed with [`set_log_sink`].
+pub type LogSink = Box<dyn Fn(Level, &str) + Send + Sync>;
+
+static DEBUG: AtomicBool = AtomicBool::new(false);
+static SINK: RwLock<Option<LogSink>> = RwLock::new(None);
+static ONCE_KEYS: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+
+/// Turns debug lines on or off (the tracer does this from `DD_TRACE_DEBUG`).
+pub fn set_debug(enabled: bool) {
+    DEBUG.store(enabled, Ordering::Relaxed);
+}
+
+/// Whether debug lines are printed.
+pub fn debug_enabled() -> bool {
+    DEBUG.load(Ordering::Relaxed)
+}
+
+/// Sends the tracer's diagnostic lines to `sink` instead of standard error.
+pub fn set_log_sink(sink: impl Fn(Level, &str) + Send + Sync + 'static) {
+    if let Ok(mut guard) = SINK.write() {
+        *guard = Some(Box::new(sink));
+    }
+}
+
+/// Writes one diagnostic line.
+pub fn log(level: Level, message: fmt::Arguments<'_>) {
+    if level == Level::Debug && !debug_enabled() {
+        return;
+    }
+    let text = message.to_string();
+    match SINK.read() {
+        Ok(guard) => match guard.as_ref() {
+            Some(sink) => sink(level, &text),
+            None => eprintln!("ddtrace {level}: {text}"),
+        },
+        Err(_) => eprintln!("ddtrace {level}: {text}"),
+    }
+}
+
+/// Writes a warning the first time `key` is seen in this process; later calls are silent.
+/// Returns whether the line was written.
+pub fn warn_once(key: &str, message: fmt::Arguments<'_>) -> bool {
+    let set = ONCE_KEYS.get_or_init(|| Mutex::new(HashSet::new()));
+    let first = match set.lock() {
+        Ok(mut seen) => seen.insert(key.to_owned()),
+        Err(_) => true,
+    };
+    if first {
+        log(Level::Warn, message);
+    }
+    first
+}
+
+/// `debug!(...)`: a debug line, formatted only when debug logging is on.
+macro_rules! debug {
+    ($($arg:tt)*) => {
+        if $crate::log::debug_enabled() {
+            $crate::log::log($crate::log::Level::Debug, format_args!($($arg)*));
+        }
+    };
+}
+
+pub(crate) use debug;

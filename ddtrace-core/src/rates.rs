@@ -1,0 +1,80 @@
+//! The agent's sampling rates (`rate_by_service`), fed by every agent response and read by the
+//! sampler when a trace starts.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Key of the agent's default rate.
+pub const DEFAULT_RATE_KEY: &str = "service:,env:";
+
+/// The latest `rate_by_service` table the agent sent. Each response replaces the whole table;
+/// an empty or missing table means "no change".
+#[derive(Debug, Default)]
+pub struct AgentRates {
+    table: RwLock<Arc<HashMap<String, f64>>>,
+}
+
+impl AgentRates {
+    /// An empty table (no agent answer yet).
+    pub fn new() -> Self {
+        AgentRates::default()
+    }
+
+    /// Replaces the table with one from an agent response. Rates outside `[0, 1]` or not finite
+    /// are dropped from it.
+    pub fn update(&self, rates: HashMap<String, f64>) {
+        let rates: HashMap<String, f64> = rates
+            .into_iter()
+            .filter(|(_, r)| r.is_finite() && (0.0..=1.0).contains(r))
+            .collect();
+        if rates.is_empty() {
+            return;
+        }
+        if let Ok(mut t) = self.table.write() {
+            *t = Arc::new(rates);
+        }
+    }
+
+    /// The rate for `service` in `env` (`env` empty when unset), else the agent's default rate.
+    pub fn rate_for(&self, service: &str, env: &str) -> Option<f64> {
+        let table = self.table.read().ok()?.clone();
+        table
+            .get(&format!("service:{service},env:{env}"))
+            .or_else(|| table.get(DEFAULT_RATE_KEY))
+            .copied()
+    }
+
+    /// A copy of the whole table.
+    pub fn snapshot(&self) -> HashMap<String, f64> {
+        self.table.read().map(|t| (**t).clone()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_falls_back_to_the_default_rate() {
+        let rates = AgentRates::new();
+        assert_eq!(rates.rate_for("svc", "prod"), None);
+        rates.update(HashMap::from([
+            ("service:svc,env:prod".to_owned(), 0.5),
+            (DEFAULT_RATE_KEY.to_owned(), 0.25),
+            ("service:bad,env:".to_owned(), 7.0),
+        ]));
+        assert_eq!(rates.rate_for("svc", "prod"), Some(0.5));
+        assert_eq!(rates.rate_for("other", "prod"), Some(0.25));
+        assert_eq!(
+            rates.rate_for("bad", ""),
+            Some(0.25),
+            "out-of-range rate dropped"
+        );
+        // An empty table is "no change".
+        rates.update(HashMap::new());
+        assert_eq!(rates.rate_for("svc", "prod"), Some(0.5));
+        // A new table replaces the old one whole.
+        rates.update(HashMap::from([("service:x,env:".to_owned(), 1.0)]));
+        assert_eq!(rates.rate_for("svc", "prod"), None);
+    }
+}

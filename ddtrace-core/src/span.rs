@@ -1,0 +1,506 @@
+//! Spans: the open-span state, and the handles users hold.
+//!
+//! - [`SpanGuard`]: from [`Tracer::trace`](crate::Tracer::trace); the span is *active* (new spans
+//!   on this thread become its children, [`current_span`](crate::current_span) returns it) until
+//!   the guard is dropped, which finishes it. `!Send`: it belongs to the thread it was made on.
+//! - [`Span`]: from [`SpanBuilder::start`](crate::SpanBuilder::start); an owned, `Send` span that
+//!   is active only while entered ([`Span::enter`], [`Span::in_scope`], or
+//!   [`Instrument`](crate::Instrument) for futures). Dropping it finishes it.
+//! - [`ActiveSpan`]: a handle to a span active on this thread ([`current_span`](crate::current_span)).
+//! - [`RootSpan`]: a handle to the local root of the current trace
+//!   ([`current_root_span`](crate::current_root_span)).
+//!
+//! All of them set tags with the same methods: strings go to `meta`, numbers and booleans to
+//! `metrics`, as the reference tracer does.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::context::{self, Entry, SpanContext};
+use crate::error::{self, ErrorInfo};
+use crate::log::debug;
+use crate::span_data::{AttributeValue, SpanData, SpanEvent, SpanLink, Str, TagMap, TraceId};
+use crate::tag::{Stored, TagValue};
+use crate::trace::{MECHANISM_MANUAL, TraceState, USER_KEEP, USER_REJECT};
+
+/// Tag that keeps the whole trace (priority 2, decision maker `-4`).
+pub const MANUAL_KEEP: &str = "manual.keep";
+/// Tag that drops the whole trace (priority -1, decision maker `-4`).
+pub const MANUAL_DROP: &str = "manual.drop";
+
+/// A span between start and finish.
+pub(crate) struct OpenSpan {
+    pub(crate) data: SpanData,
+    pub(crate) started: Instant,
+    pub(crate) trace: Arc<TraceState>,
+}
+
+impl OpenSpan {
+    pub(crate) fn set_tag(&mut self, key: Str, value: TagValue) {
+        match &*key {
+            MANUAL_KEEP => return self.trace.set_priority(USER_KEEP, MECHANISM_MANUAL),
+            MANUAL_DROP => return self.trace.set_priority(USER_REJECT, MECHANISM_MANUAL),
+            _ => {}
+        }
+        store_tag(&mut self.data, key, value.into_stored());
+    }
+
+    pub(crate) fn set_error(&mut self, info: ErrorInfo) {
+        self.data.error = true;
+        self.data.meta.insert("error.type", info.kind);
+        self.data
+            .meta
+            .insert("error.message", Str::Owned(info.message));
+        if let Some(stack) = info.stack {
+            self.data.meta.insert("error.stack", Str::Owned(stack));
+        }
+    }
+
+    pub(crate) fn context(&self) -> SpanContext {
+        SpanContext::local(
+            Arc::clone(&self.trace),
+            self.data.span_id,
+            self.data.service.clone(),
+        )
+    }
+
+    /// Finishes at the monotonic instant `end`.
+    pub(crate) fn finish(mut self: Box<Self>, end: Instant) {
+        if std::thread::panicking() && !self.data.error {
+            self.set_error(error::current_panic());
+        }
+        self.data.duration = end.saturating_duration_since(self.started).as_nanos() as i64;
+        let OpenSpan { data, trace, .. } = *self;
+        trace.span_finished(data);
+    }
+
+    /// Finishes at an explicit wall-clock time.
+    pub(crate) fn finish_at(mut self: Box<Self>, end: SystemTime) {
+        let end_ns = unix_ns(end);
+        self.data.duration = end_ns.saturating_sub(self.data.start).max(0);
+        let OpenSpan { data, trace, .. } = *self;
+        trace.span_finished(data);
+    }
+}
+
+/// Unix epoch nanoseconds of a wall-clock time (0 before the epoch).
+pub(crate) fn unix_ns(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// Stores a tag where it belongs; a key lives in `meta` or in `metrics`, never both.
+pub(crate) fn store_tag(span: &mut SpanData, key: Str, stored: Stored) {
+    match stored {
+        Stored::Meta(v) => {
+            if !span.metrics.is_empty() {
+                span.metrics.remove(&key);
+            }
+            span.meta.insert(key, v);
+        }
+        Stored::Metric(v) => {
+            if !span.meta.is_empty() {
+                span.meta.remove(&key);
+            }
+            span.metrics.insert(key, v);
+        }
+        Stored::Rejected(why) => debug!("tag {key:?} on span {:?} ignored: {why}", span.name),
+    }
+}
+
+/// The tag, error and metadata methods shared by every span handle, written once.
+macro_rules! span_methods {
+    (ref) => { span_methods!(@gen self [&]); };
+    (mut) => { span_methods!(@gen self [&mut]); };
+    (@gen $self:tt [$($ref:tt)*]) => {
+        /// Sets a tag: strings go to `meta`; integers, floats and booleans to `metrics`.
+        /// `manual.keep` / `manual.drop` keep or drop the whole trace instead.
+        pub fn set_tag($($ref)* $self, key: impl Into<Str>, value: impl Into<TagValue>) {
+            let (key, value) = (key.into(), value.into());
+            $self.with_open(move |s| s.set_tag(key, value));
+        }
+
+        /// Sets the resource (what the span acted on: a route, a query, ...).
+        pub fn set_resource($($ref)* $self, resource: impl Into<Str>) {
+            let resource = resource.into();
+            $self.with_open(move |s| s.data.resource = resource);
+        }
+
+        /// Sets the operation name.
+        pub fn set_name($($ref)* $self, name: impl Into<Str>) {
+            let name = name.into();
+            $self.with_open(move |s| s.data.name = name);
+        }
+
+        /// Sets the service.
+        pub fn set_service($($ref)* $self, service: impl Into<Str>) {
+            let service = service.into();
+            $self.with_open(move |s| s.data.service = service);
+        }
+
+        /// Sets the span type (`web`, `http`, `db`, `cache`, ...).
+        pub fn set_span_type($($ref)* $self, span_type: impl Into<Str>) {
+            let span_type = span_type.into();
+            $self.with_open(move |s| s.data.span_type = span_type);
+        }
+
+        /// Marks the span as an error from `err`: `error.type` is the error's type name,
+        /// `error.message` its `Display`, `error.stack` its source chain (and a backtrace when
+        /// `RUST_BACKTRACE` enables capture).
+        pub fn set_error<E: std::error::Error + ?Sized>($($ref)* $self, err: &E) {
+            let info = ErrorInfo::from_error(err);
+            $self.with_open(move |s| s.set_error(info));
+        }
+
+        /// Marks the span as an error from any displayable value (`error.type` is its type name).
+        pub fn set_error_message<E: std::fmt::Display + ?Sized>($($ref)* $self, err: &E) {
+            let info = ErrorInfo::from_display(err);
+            $self.with_open(move |s| s.set_error(info));
+        }
+
+        /// Sets or clears the error flag alone, like the reference's `span.error = 1`.
+        pub fn set_error_flag($($ref)* $self, error: bool) {
+            $self.with_open(move |s| s.data.error = error);
+        }
+
+        /// Adds a link to another span context.
+        pub fn add_link($($ref)* $self, link: SpanLink) {
+            $self.with_open(move |s| s.data.links.push(link));
+        }
+
+        /// Adds a timestamped event (now) with attributes.
+        pub fn add_event<K: Into<Str>>(
+            $($ref)* $self,
+            name: impl Into<Str>,
+            attributes: impl IntoIterator<Item = (K, AttributeValue)>,
+        ) {
+            let event = SpanEvent {
+                name: name.into(),
+                time_unix_nano: unix_ns(SystemTime::now()) as u64,
+                attributes: attributes.into_iter().collect::<TagMap<AttributeValue>>(),
+            };
+            $self.with_open(move |s| s.data.events.push(event));
+        }
+
+        /// Keeps the whole trace (priority 2, like the `manual.keep` tag).
+        pub fn keep_trace($($ref)* $self) {
+            $self.with_open(|s| s.trace.set_priority(USER_KEEP, MECHANISM_MANUAL));
+        }
+
+        /// Drops the whole trace (priority -1, like the `manual.drop` tag).
+        pub fn drop_trace($($ref)* $self) {
+            $self.with_open(|s| s.trace.set_priority(USER_REJECT, MECHANISM_MANUAL));
+        }
+
+        /// The span's context, to parent spans on other threads or to propagate.
+        /// `None` when tracing is disabled or the span has finished.
+        pub fn context(& $self) -> Option<SpanContext> {
+            $self.with_ref(|s| s.context())
+        }
+
+        /// The span id (0 when tracing is disabled or the span has finished).
+        pub fn span_id(& $self) -> u64 {
+            $self.with_ref(|s| s.data.span_id).unwrap_or(0)
+        }
+
+        /// The trace id (zero when tracing is disabled or the span has finished).
+        pub fn trace_id(& $self) -> TraceId {
+            $self.with_ref(|s| s.data.trace_id).unwrap_or_default()
+        }
+    };
+}
+
+/// A handle to a span that is active on this thread (see [`current_span`](crate::current_span)).
+///
+/// It names the span rather than owning it: once the span has finished, every method does
+/// nothing. `!Send`: an active span belongs to its thread.
+#[derive(Clone, Copy, Debug)]
+pub struct ActiveSpan {
+    key: u64,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl ActiveSpan {
+    pub(crate) fn new(key: u64) -> Self {
+        ActiveSpan {
+            key,
+            _not_send: PhantomData,
+        }
+    }
+
+    fn with_open<R>(&self, f: impl FnOnce(&mut OpenSpan) -> R) -> Option<R> {
+        if self.key == 0 {
+            return None;
+        }
+        context::with_span(self.key, f)
+    }
+
+    fn with_ref<R>(&self, f: impl FnOnce(&OpenSpan) -> R) -> Option<R> {
+        self.with_open(|s| f(s))
+    }
+
+    span_methods!(ref);
+}
+
+/// An active span that finishes when dropped: what [`Tracer::trace`](crate::Tracer::trace)
+/// returns, like the reference's `with tracer.trace("name") as span:`.
+///
+/// It dereferences to [`ActiveSpan`] for tags and errors. Spans started while it lives are its
+/// children. A panic unwinding through it marks the span with `error.message`, `error.type` and
+/// `error.stack`, and the panic goes on.
+///
+/// A guard cannot move to another thread (the active span is per thread):
+///
+/// ```compile_fail
+/// let tracer = ddtrace_core::Tracer::with_exporter(
+///     ddtrace_core::Config::builder().build(),
+///     ddtrace_core::Collector::new(),
+/// );
+/// let guard = tracer.trace("op");
+/// std::thread::spawn(move || drop(guard));
+/// ```
+#[must_use = "the span finishes as soon as the guard is dropped; bind it: `let _span = ...`"]
+#[derive(Debug)]
+pub struct SpanGuard {
+    span: ActiveSpan,
+}
+
+impl SpanGuard {
+    pub(crate) fn new(key: u64) -> Self {
+        SpanGuard {
+            span: ActiveSpan::new(key),
+        }
+    }
+
+    /// A guard that does nothing (tracing disabled).
+    pub(crate) fn noop() -> Self {
+        SpanGuard::new(0)
+    }
+
+    /// Finishes the span now (dropping the guard does the same).
+    pub fn finish(self) {}
+
+    /// Finishes the span at an explicit wall-clock time.
+    pub fn finish_at(self, end: SystemTime) {
+        if let Some(Entry::Span(open)) = context::remove(self.span.key) {
+            open.finish_at(end);
+        }
+        std::mem::forget(self);
+    }
+}
+
+impl std::ops::Deref for SpanGuard {
+    type Target = ActiveSpan;
+    fn deref(&self) -> &ActiveSpan {
+        &self.span
+    }
+}
+
+impl Drop for SpanGuard {
+    fn drop(&mut self) {
+        if self.span.key == 0 {
+            return;
+        }
+        let end = Instant::now();
+        if let Some(Entry::Span(open)) = context::remove(self.span.key) {
+            open.finish(end);
+        }
+    }
+}
+
+/// An owned span that can move between threads; active only while entered.
+///
+/// Dropping it finishes it; [`finish`](Span::finish) does the same and may be called any number
+/// of times.
+#[must_use = "the span finishes as soon as it is dropped"]
+pub struct Span {
+    open: Option<Box<OpenSpan>>,
+}
+
+impl std::fmt::Debug for Span {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.open {
+            Some(o) => f
+                .debug_struct("Span")
+                .field("name", &o.data.name)
+                .field("span_id", &o.data.span_id)
+                .finish(),
+            None => f.write_str("Span(finished or disabled)"),
+        }
+    }
+}
+
+impl Span {
+    pub(crate) fn new(open: Option<Box<OpenSpan>>) -> Self {
+        Span { open }
+    }
+
+    /// A span that records nothing (what a disabled tracer returns).
+    pub fn none() -> Self {
+        Span { open: None }
+    }
+
+    fn with_open<R>(&mut self, f: impl FnOnce(&mut OpenSpan) -> R) -> Option<R> {
+        self.open.as_deref_mut().map(f)
+    }
+
+    fn with_ref<R>(&self, f: impl FnOnce(&OpenSpan) -> R) -> Option<R> {
+        self.open.as_deref().map(f)
+    }
+
+    span_methods!(mut);
+
+    /// Whether the span records anything (false once finished, or when tracing is disabled).
+    pub fn is_recording(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Makes the span active on this thread until the returned guard drops.
+    pub fn enter(&mut self) -> Entered<'_> {
+        let key = match self.open.take() {
+            Some(open) => {
+                let key = open.data.span_id;
+                context::push(Entry::Span(open));
+                key
+            }
+            None => 0,
+        };
+        Entered {
+            span: self,
+            active: ActiveSpan::new(key),
+        }
+    }
+
+    /// Runs `f` with the span active.
+    pub fn in_scope<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        let _entered = self.enter();
+        f()
+    }
+
+    /// Finishes the span now. Finishing again does nothing.
+    pub fn finish(&mut self) {
+        if let Some(open) = self.open.take() {
+            open.finish(Instant::now());
+        }
+    }
+
+    /// Finishes the span at an explicit wall-clock time. Finishing again does nothing.
+    pub fn finish_at(&mut self, end: SystemTime) {
+        if let Some(open) = self.open.take() {
+            open.finish_at(end);
+        }
+    }
+}
+
+impl Drop for Span {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// A [`Span`] entered on this thread; leaving (dropping this) makes the previous span active
+/// again. Dereferences to [`ActiveSpan`].
+#[must_use = "the span is active only while this guard lives"]
+pub struct Entered<'a> {
+    span: &'a mut Span,
+    active: ActiveSpan,
+}
+
+impl std::ops::Deref for Entered<'_> {
+    type Target = ActiveSpan;
+    fn deref(&self) -> &ActiveSpan {
+        &self.active
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        if self.active.key == 0 {
+            return;
+        }
+        if let Some(Entry::Span(open)) = context::remove(self.active.key) {
+            self.span.open = Some(open);
+        }
+    }
+}
+
+/// A handle to the local root span of a trace (the reference's `current_root_span()`).
+///
+/// Changes apply to the root wherever it is: directly when the root is active on this thread,
+/// otherwise when the root finishes (or at once if it has finished but not been sent yet).
+#[derive(Clone)]
+pub struct RootSpan {
+    trace: Arc<TraceState>,
+}
+
+impl std::fmt::Debug for RootSpan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RootSpan")
+            .field("trace_id", &self.trace.trace_id)
+            .field("span_id", &self.trace.local_root_id)
+            .finish()
+    }
+}
+
+impl RootSpan {
+    pub(crate) fn new(trace: Arc<TraceState>) -> Self {
+        RootSpan { trace }
+    }
+
+    /// Applies `local` if the root is active on this thread, else `remote` through the trace.
+    fn update(
+        &self,
+        local: impl FnOnce(&mut OpenSpan),
+        remote: impl FnOnce(&mut crate::trace::RootUpdate<'_>),
+    ) {
+        let key = self.trace.local_root_id;
+        let on_this_thread = context::with_span(key, |s| {
+            Arc::ptr_eq(&s.trace, &self.trace)
+                .then(|| local(s))
+                .is_some()
+        });
+        if on_this_thread != Some(true) {
+            self.trace.update_root(remote);
+        }
+    }
+
+    /// Sets a tag on the root (strings to `meta`, numbers and booleans to `metrics`).
+    pub fn set_tag(&self, key: impl Into<Str>, value: impl Into<TagValue>) {
+        let (key, value) = (key.into(), value.into());
+        match &*key {
+            MANUAL_KEEP => return self.trace.set_priority(USER_KEEP, MECHANISM_MANUAL),
+            MANUAL_DROP => return self.trace.set_priority(USER_REJECT, MECHANISM_MANUAL),
+            _ => {}
+        }
+        let stored = value.into_stored();
+        let stored2 = stored.clone();
+        let key2 = key.clone();
+        self.update(
+            move |s| store_tag(&mut s.data, key, stored),
+            move |r| r.tag(key2, stored2),
+        );
+    }
+
+    /// Sets the root's resource.
+    pub fn set_resource(&self, resource: impl Into<Str>) {
+        let resource = resource.into();
+        let r2 = resource.clone();
+        self.update(move |s| s.data.resource = resource, move |r| r.resource(r2));
+    }
+
+    /// Sets or clears the root's error flag.
+    pub fn set_error_flag(&self, error: bool) {
+        self.update(move |s| s.data.error = error, move |r| r.error(error));
+    }
+
+    /// The root's span id.
+    pub fn span_id(&self) -> u64 {
+        self.trace.local_root_id
+    }
+
+    /// The trace id.
+    pub fn trace_id(&self) -> TraceId {
+        self.trace.trace_id
+    }
+}

@@ -1,0 +1,303 @@
+//! Trace assembly: the state one trace shares between its local spans, and the hand-over of
+//! finished spans to the exporter.
+//!
+//! Every span of a trace holds an `Arc<TraceState>`. Starting a child bumps an atomic counter;
+//! finishing takes the trace's own mutex (never a global lock) to append the span. When the last
+//! open span finishes, the finished spans go to the exporter as one chunk. Partial flush sends the
+//! finished spans of a big open trace early, so a long-running root, or a span that is never
+//! finished, cannot hold memory without bound.
+
+use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::config::MAX_BUFFERED_SPANS_PER_TRACE;
+use crate::exporter::{ChunkInfo, SamplingRates, TraceChunk};
+use crate::log::debug;
+use crate::span_data::{SpanData, Str, TagMap, TraceId};
+use crate::tag::Stored;
+use crate::tracer::TracerInner;
+
+/// No decision maker recorded (the priority came from upstream).
+const NO_MECHANISM: u8 = u8::MAX;
+
+/// Sampling priority: the user asked to drop the trace.
+pub const USER_REJECT: i32 = -1;
+/// Sampling priority: the sampler dropped the trace.
+pub const AUTO_REJECT: i32 = 0;
+/// Sampling priority: the sampler kept the trace.
+pub const AUTO_KEEP: i32 = 1;
+/// Sampling priority: the user asked to keep the trace.
+pub const USER_KEEP: i32 = 2;
+
+/// Decision maker: the default (no rule, no agent rate).
+pub const MECHANISM_DEFAULT: u8 = 0;
+/// Decision maker: a manual keep or drop.
+pub const MECHANISM_MANUAL: u8 = 4;
+
+/// What the trace knows about its sampling.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Decision {
+    pub(crate) priority: i32,
+    pub(crate) mechanism: Option<u8>,
+    pub(crate) rates: SamplingRates,
+}
+
+/// Tags set on the local root through a [`RootSpan`](crate::RootSpan) handle while the root is
+/// not on the caller's thread; applied when the root finishes.
+#[derive(Default)]
+pub(crate) struct RootOverlay {
+    tags: Vec<(Str, Stored)>,
+    resource: Option<Str>,
+    error: Option<bool>,
+}
+
+struct TraceBuf {
+    finished: Vec<SpanData>,
+    rates: SamplingRates,
+    overlay: Option<Box<RootOverlay>>,
+    /// The local root has finished (and may already have been sent).
+    root_finished: bool,
+}
+
+/// The state one trace shares between its spans in this process.
+pub(crate) struct TraceState {
+    pub(crate) tracer: Arc<TracerInner>,
+    pub(crate) trace_id: TraceId,
+    pub(crate) local_root_id: u64,
+    pub(crate) origin: Option<Str>,
+    pub(crate) propagation_tags: Option<Arc<TagMap<Str>>>,
+    priority: AtomicI32,
+    mechanism: AtomicU8,
+    open: AtomicUsize,
+    buf: Mutex<TraceBuf>,
+}
+
+/// What a new trace starts from.
+pub(crate) struct TraceSeed {
+    pub(crate) trace_id: TraceId,
+    pub(crate) local_root_id: u64,
+    pub(crate) origin: Option<Str>,
+    pub(crate) propagation_tags: Option<Arc<TagMap<Str>>>,
+    pub(crate) decision: Decision,
+}
+
+impl TraceState {
+    /// A new trace with its local root counted as open.
+    pub(crate) fn new(tracer: Arc<TracerInner>, seed: TraceSeed) -> Arc<Self> {
+        Arc::new(TraceState {
+            tracer,
+            trace_id: seed.trace_id,
+            local_root_id: seed.local_root_id,
+            origin: seed.origin,
+            propagation_tags: seed.propagation_tags,
+            priority: AtomicI32::new(seed.decision.priority),
+            mechanism: AtomicU8::new(seed.decision.mechanism.unwrap_or(NO_MECHANISM)),
+            open: AtomicUsize::new(1),
+            buf: Mutex::new(TraceBuf {
+                finished: Vec::new(),
+                rates: seed.decision.rates,
+                overlay: None,
+                root_finished: false,
+            }),
+        })
+    }
+
+    fn buf(&self) -> MutexGuard<'_, TraceBuf> {
+        // A panic while holding this lock cannot leave the buffer inconsistent (pushes and
+        // takes only), so a poisoned lock is used as is.
+        self.buf.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts a new local span of this trace.
+    pub(crate) fn span_started(&self) {
+        self.open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The current sampling priority.
+    pub(crate) fn priority(&self) -> i32 {
+        self.priority.load(Ordering::Relaxed)
+    }
+
+    /// The decision maker, if this process decided.
+    pub(crate) fn mechanism(&self) -> Option<u8> {
+        match self.mechanism.load(Ordering::Relaxed) {
+            NO_MECHANISM => None,
+            m => Some(m),
+        }
+    }
+
+    /// Overrides the sampling decision (manual keep / drop).
+    pub(crate) fn set_priority(&self, priority: i32, mechanism: u8) {
+        self.priority.store(priority, Ordering::Relaxed);
+        self.mechanism.store(mechanism, Ordering::Relaxed);
+    }
+
+    /// Records the sampling rates used for the decision (`_dd.*_psr`).
+    #[allow(dead_code)] // used by the sampler
+    pub(crate) fn set_rates(&self, rates: SamplingRates) {
+        self.buf().rates = rates;
+    }
+
+    /// Applies a root-span change made from a thread that does not hold the root.
+    pub(crate) fn update_root(&self, f: impl FnOnce(&mut RootUpdate<'_>)) {
+        let mut buf = self.buf();
+        let buf = &mut *buf;
+        if let Some(root) = buf
+            .finished
+            .iter_mut()
+            .find(|s| s.span_id == self.local_root_id)
+        {
+            f(&mut RootUpdate::Finished(root));
+        } else if buf.root_finished {
+            debug!(
+                "trace {}: the local root was already sent; a late change to it is dropped",
+                self.trace_id
+            );
+        } else {
+            let overlay = buf.overlay.get_or_insert_with(Box::default);
+            f(&mut RootUpdate::Pending(overlay));
+        }
+    }
+
+    /// Takes a finished span; hands a chunk to the exporter when the trace is complete or big.
+    pub(crate) fn span_finished(&self, mut data: SpanData) {
+        let chunk = {
+            let mut buf = self.buf();
+            if data.span_id == self.local_root_id {
+                buf.root_finished = true;
+                if let Some(overlay) = buf.overlay.take() {
+                    apply_overlay(&mut data, *overlay);
+                }
+            }
+            if buf.finished.capacity() == 0 {
+                // Room for the spans open now (this one included) and no more: a one-span trace
+                // costs one small allocation, not the default four slots (which would also miss
+                // the allocator's per-thread cache).
+                let open = self.open.load(Ordering::Relaxed).max(1);
+                buf.finished.reserve_exact(open);
+            }
+            buf.finished.push(data);
+            let remaining = self.open.fetch_sub(1, Ordering::AcqRel).saturating_sub(1);
+            let config = &self.tracer.config;
+            let threshold = if config.partial_flush_enabled {
+                config.partial_flush_min_spans
+            } else {
+                MAX_BUFFERED_SPANS_PER_TRACE
+            };
+            if remaining == 0 {
+                Some((std::mem::take(&mut buf.finished), buf.rates, false))
+            } else if buf.finished.len() >= threshold {
+                if !config.partial_flush_enabled {
+                    debug!(
+                        "trace {}: {} finished spans held while {} are open; sending them early",
+                        self.trace_id,
+                        buf.finished.len(),
+                        remaining
+                    );
+                }
+                Some((std::mem::take(&mut buf.finished), buf.rates, true))
+            } else {
+                None
+            }
+        };
+        if let Some((spans, rates, partial)) = chunk {
+            self.export(spans, rates, partial);
+        }
+    }
+
+    fn export(&self, spans: Vec<SpanData>, rates: SamplingRates, partial: bool) {
+        let tracer = &self.tracer;
+        tracer.exporter.export(TraceChunk {
+            spans,
+            info: ChunkInfo {
+                trace_id: self.trace_id,
+                local_root_id: self.local_root_id,
+                priority: self.priority(),
+                mechanism: self.mechanism(),
+                origin: self.origin.clone(),
+                propagation_tags: self.propagation_tags.clone(),
+                rates,
+                partial,
+            },
+            finalizer: Arc::clone(&tracer.finalizer),
+        });
+    }
+}
+
+impl Drop for TraceState {
+    fn drop(&mut self) {
+        // Every span handle holds the trace: when the last goes, nothing can finish any more.
+        // Spans still counted open were leaked (mem::forget) or never finished; send what did
+        // finish rather than lose it, and say so.
+        let open = *self.open.get_mut();
+        let buf = self.buf.get_mut().unwrap_or_else(|p| p.into_inner());
+        let spans = std::mem::take(&mut buf.finished);
+        let rates = buf.rates;
+        if open > 0 {
+            self.tracer.stats.record_unfinished(open as u64);
+            debug!(
+                "trace {}: {} span(s) were never finished; sending the {} that did",
+                self.trace_id,
+                open,
+                spans.len()
+            );
+        }
+        if !spans.is_empty() {
+            self.export(spans, rates, open > 0);
+        }
+    }
+}
+
+/// A change to the local root, wherever the root is.
+pub(crate) enum RootUpdate<'a> {
+    Finished(&'a mut SpanData),
+    Pending(&'a mut RootOverlay),
+}
+
+impl RootUpdate<'_> {
+    pub(crate) fn tag(&mut self, key: Str, stored: Stored) {
+        match self {
+            RootUpdate::Finished(span) => crate::span::store_tag(span, key, stored),
+            RootUpdate::Pending(o) => o.tags.push((key, stored)),
+        }
+    }
+
+    pub(crate) fn resource(&mut self, resource: Str) {
+        match self {
+            RootUpdate::Finished(span) => span.resource = resource,
+            RootUpdate::Pending(o) => o.resource = Some(resource),
+        }
+    }
+
+    pub(crate) fn error(&mut self, error: bool) {
+        match self {
+            RootUpdate::Finished(span) => span.error = error,
+            RootUpdate::Pending(o) => o.error = Some(error),
+        }
+    }
+}
+
+fn apply_overlay(span: &mut SpanData, overlay: RootOverlay) {
+    for (k, v) in overlay.tags {
+        crate::span::store_tag(span, k, v);
+    }
+    if let Some(r) = overlay.resource {
+        span.resource = r;
+    }
+    if let Some(e) = overlay.error {
+        span.error = e;
+    }
+}
+
+/// Span counters of one tracer (the writer counts what it sends and drops).
+#[derive(Default)]
+pub(crate) struct SpanStats {
+    /// Spans whose trace ended while they were still open (never finished).
+    pub(crate) unfinished: AtomicU64,
+}
+
+impl SpanStats {
+    fn record_unfinished(&self, n: u64) {
+        self.unfinished.fetch_add(n, Ordering::Relaxed);
+    }
+}

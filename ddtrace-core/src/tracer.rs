@@ -1,0 +1,574 @@
+//! The tracer: starts spans, owns the configuration and the exporter; and the process-wide
+//! tracer reachable from anywhere, like the reference's `from ddtrace import tracer`.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::config::Config;
+use crate::context::{self, Entry, Parent, SpanContext};
+use crate::error;
+use crate::exporter::{Exporter, NoopExporter};
+use crate::finalize::{Finalizer, TOP_LEVEL_KEY};
+use crate::log::{self, Level};
+use crate::rates::AgentRates;
+use crate::span::{ActiveSpan, OpenSpan, RootSpan, Span, SpanGuard, unix_ns};
+use crate::span_data::{SpanData, SpanLink, Str, TagMap};
+use crate::tag::TagValue;
+use crate::trace::{AUTO_KEEP, Decision, MECHANISM_DEFAULT, SpanStats, TraceSeed, TraceState};
+
+/// Shared state of a tracer.
+pub(crate) struct TracerInner {
+    pub(crate) config: Config,
+    /// The default service, interned so every span can borrow it for free.
+    pub(crate) service: Str,
+    pub(crate) exporter: Box<dyn Exporter>,
+    pub(crate) finalizer: Arc<Finalizer>,
+    pub(crate) stats: SpanStats,
+    /// The agent's sampling rates, fed by the writer.
+    #[allow(dead_code)] // read by the sampler
+    pub(crate) rates: Arc<AgentRates>,
+}
+
+/// A tracer: starts spans and sends finished traces to its exporter.
+///
+/// Cheap to clone (one shared instance). Most code uses the process-wide tracer through
+/// [`tracer()`](crate::tracer); tests build their own with [`Tracer::with_exporter`] and a
+/// [`Collector`](crate::Collector).
+///
+/// # Examples
+///
+/// ```
+/// use ddtrace_core::{Collector, Config, Tracer};
+///
+/// let collector = Collector::new();
+/// let tracer = Tracer::with_exporter(Config::builder().service("svc").build(), collector.clone());
+/// {
+///     let span = tracer.trace("sandwich.make");
+///     span.set_tag("num_ingredients", 2);
+///     let _child = tracer.trace("get_ingredients"); // a child of sandwich.make
+/// }
+/// let make = collector.span("sandwich.make").unwrap();
+/// let get = collector.span("get_ingredients").unwrap();
+/// assert_eq!(get.parent_id, make.span_id);
+/// assert_eq!(make.metrics.get("num_ingredients"), Some(&2.0));
+/// ```
+#[derive(Clone)]
+pub struct Tracer {
+    pub(crate) inner: Arc<TracerInner>,
+}
+
+// A panic while the tracer is in use cannot leave it inconsistent: its locks are taken only for
+// short pushes and takes, and poisoned locks are recovered.
+impl std::panic::UnwindSafe for Tracer {}
+impl std::panic::RefUnwindSafe for Tracer {}
+
+impl std::fmt::Debug for Tracer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracer")
+            .field("service", &self.inner.config.service)
+            .field("enabled", &self.inner.config.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Interns a configuration string so spans can borrow it (`Cow::Borrowed`) at no cost.
+/// Called only when a tracer is built, so the set stays as small as the set of configurations.
+fn intern(s: &str) -> &'static str {
+    static SET: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let set = SET.get_or_init(|| Mutex::new(HashSet::new()));
+    let mut set = set.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(found) = set.get(s) {
+        return found;
+    }
+    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+    set.insert(leaked);
+    leaked
+}
+
+impl Tracer {
+    /// A tracer with the exporter its configuration names (the Datadog Agent writer).
+    pub fn new(config: Config) -> Tracer {
+        let rates = Arc::new(AgentRates::new());
+        let exporter = crate::default_exporter(&config, Arc::clone(&rates));
+        Tracer::from_parts(config, exporter, rates)
+    }
+
+    /// A tracer configured from the environment alone.
+    pub fn from_env() -> Tracer {
+        Tracer::new(Config::default())
+    }
+
+    /// A tracer that sends finished traces to `exporter` (for example a
+    /// [`Collector`](crate::Collector) in tests).
+    pub fn with_exporter(config: Config, exporter: impl Exporter) -> Tracer {
+        Tracer::from_parts(config, Box::new(exporter), Arc::new(AgentRates::new()))
+    }
+
+    fn from_parts(config: Config, exporter: Box<dyn Exporter>, rates: Arc<AgentRates>) -> Tracer {
+        error::install_panic_hook();
+        let exporter: Box<dyn Exporter> = if config.enabled {
+            exporter
+        } else {
+            Box::new(NoopExporter)
+        };
+        if config.startup_logs {
+            log::log(
+                Level::Info,
+                format_args!("DATADOG TRACER CONFIGURATION - {}", config.to_json()),
+            );
+        }
+        Tracer {
+            inner: Arc::new(TracerInner {
+                service: Str::Borrowed(intern(&config.service)),
+                finalizer: Arc::new(Finalizer::new(&config)),
+                exporter,
+                config,
+                stats: SpanStats::default(),
+                rates,
+            }),
+        }
+    }
+
+    /// The effective configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Starts a span named `name` and makes it active until the guard drops (the reference's
+    /// `with tracer.trace(name):`). It is a child of the active span, if any.
+    pub fn trace(&self, name: impl Into<Str>) -> SpanGuard {
+        self.span(name).enter()
+    }
+
+    /// A builder for a span with a service, resource, type, explicit parent, start time, tags or
+    /// links.
+    pub fn span(&self, name: impl Into<Str>) -> SpanBuilder<'_> {
+        SpanBuilder {
+            tracer: Some(self),
+            options: SpanOptions::new(name.into()),
+        }
+    }
+
+    /// Runs `f` inside a span named `name` (active during the call), and returns its result.
+    pub fn in_span<R>(&self, name: impl Into<Str>, f: impl FnOnce(&SpanGuard) -> R) -> R {
+        let guard = self.trace(name);
+        f(&guard)
+    }
+
+    /// The span active on this thread (see [`current_span`](crate::current_span)).
+    pub fn current_span(&self) -> Option<ActiveSpan> {
+        crate::current_span()
+    }
+
+    /// The local root of the active trace (see [`current_root_span`](crate::current_root_span)).
+    pub fn current_root_span(&self) -> Option<RootSpan> {
+        crate::current_root_span()
+    }
+
+    /// The context of the active span or attached context.
+    pub fn current_context(&self) -> Option<SpanContext> {
+        context::active_context()
+    }
+
+    /// Adds a tag to every span this tracer exports from now on (the reference's global
+    /// `tracer.set_tag("version", ...)`). A span's own tag of the same key wins.
+    pub fn set_tag(&self, key: impl Into<Str>, value: impl Into<TagValue>) {
+        self.inner
+            .finalizer
+            .set_global_tag(key.into(), value.into());
+    }
+
+    /// Delivers every finished trace, waiting at most `timeout`; returns whether all were
+    /// delivered in time.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        self.inner.exporter.flush(timeout)
+    }
+
+    /// Delivers every finished trace and stops the exporter, waiting at most `timeout`.
+    pub fn shutdown(&self, timeout: Duration) -> bool {
+        self.inner.exporter.shutdown(timeout)
+    }
+
+    /// What the exporter received, sent, dropped (by reason) and retried.
+    pub fn stats(&self) -> crate::ExporterStats {
+        self.inner.exporter.stats()
+    }
+
+    /// Spans whose trace ended while they were still open (leaked or never finished).
+    pub fn unfinished_spans(&self) -> u64 {
+        self.inner
+            .stats
+            .unfinished
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Which parent a new span gets.
+pub(crate) enum ParentChoice {
+    /// The span active on this thread.
+    Active,
+    /// None: a new trace.
+    Root,
+    /// An explicit context.
+    Context(SpanContext),
+}
+
+/// Everything a span can be started with. The common fields are inline; the rest is boxed so
+/// the builder stays small to move on the hot path.
+pub(crate) struct SpanOptions {
+    pub(crate) name: Str,
+    pub(crate) service: Option<Str>,
+    pub(crate) parent: ParentChoice,
+    pub(crate) extra: Option<Box<SpanExtras>>,
+}
+
+/// The less common start options.
+#[derive(Default)]
+pub(crate) struct SpanExtras {
+    pub(crate) resource: Option<Str>,
+    pub(crate) span_type: Option<Str>,
+    pub(crate) start: Option<SystemTime>,
+    pub(crate) tags: Vec<(Str, TagValue)>,
+    pub(crate) links: Vec<SpanLink>,
+}
+
+impl SpanOptions {
+    pub(crate) fn new(name: Str) -> Self {
+        SpanOptions {
+            name,
+            service: None,
+            parent: ParentChoice::Active,
+            extra: None,
+        }
+    }
+
+    fn extra(&mut self) -> &mut SpanExtras {
+        self.extra.get_or_insert_with(Box::default)
+    }
+}
+
+/// Builds a span. Made by [`Tracer::span`]; finish with [`start`](SpanBuilder::start) (an owned
+/// [`Span`]) or [`enter`](SpanBuilder::enter) (an active [`SpanGuard`]).
+#[must_use = "a span builder does nothing until .start() or .enter()"]
+pub struct SpanBuilder<'a> {
+    /// `None`: the process-wide tracer, resolved only if a new trace is started.
+    tracer: Option<&'a Tracer>,
+    options: SpanOptions,
+}
+
+impl<'a> SpanBuilder<'a> {
+    pub(crate) fn global(options: SpanOptions) -> SpanBuilder<'static> {
+        SpanBuilder {
+            tracer: None,
+            options,
+        }
+    }
+
+    /// The service (default: the parent's, or the tracer's for a root).
+    pub fn service(mut self, service: impl Into<Str>) -> Self {
+        self.options.service = Some(service.into());
+        self
+    }
+
+    /// The resource (default: the name).
+    pub fn resource(mut self, resource: impl Into<Str>) -> Self {
+        self.options.extra().resource = Some(resource.into());
+        self
+    }
+
+    /// The span type (`web`, `http`, `db`, ...).
+    pub fn span_type(mut self, span_type: impl Into<Str>) -> Self {
+        self.options.extra().span_type = Some(span_type.into());
+        self
+    }
+
+    /// An explicit parent instead of the active span (a context from another thread, or
+    /// extracted from another process).
+    pub fn child_of(mut self, parent: &SpanContext) -> Self {
+        self.options.parent = ParentChoice::Context(parent.clone());
+        self
+    }
+
+    /// Starts a new trace, ignoring the active span.
+    pub fn root(mut self) -> Self {
+        self.options.parent = ParentChoice::Root;
+        self
+    }
+
+    /// An explicit start time (default: now).
+    pub fn start_time(mut self, start: SystemTime) -> Self {
+        self.options.extra().start = Some(start);
+        self
+    }
+
+    /// A tag set at start.
+    pub fn tag(mut self, key: impl Into<Str>, value: impl Into<TagValue>) -> Self {
+        self.options.extra().tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// A link to another span context.
+    pub fn link(mut self, link: SpanLink) -> Self {
+        self.options.extra().links.push(link);
+        self
+    }
+
+    /// Starts an owned span, not active until entered.
+    pub fn start(self) -> Span {
+        Span::new(self.open())
+    }
+
+    /// Starts the span and makes it active on this thread until the guard drops.
+    pub fn enter(self) -> SpanGuard {
+        match self.open() {
+            Some(open) => {
+                let key = open.data.span_id;
+                context::push(Entry::Span(open));
+                SpanGuard::new(key)
+            }
+            None => SpanGuard::noop(),
+        }
+    }
+
+    fn open(self) -> Option<Box<OpenSpan>> {
+        let SpanBuilder { tracer, options } = self;
+        if let Some(t) = tracer
+            && !t.inner.config.enabled
+        {
+            // A disabled tracer costs one branch: no clock, no id, no thread-local access.
+            return None;
+        }
+        let parent = match &options.parent {
+            ParentChoice::Active => context::active_parent(),
+            ParentChoice::Root => None,
+            ParentChoice::Context(ctx) => Some(ctx.to_parent()),
+        };
+        match parent {
+            Some(Parent::Local {
+                trace,
+                span_id,
+                service,
+            }) => Some(start_child(trace, span_id, service, options)),
+            Some(Parent::Remote(remote)) => start_root(&resolve(tracer)?, options, Some(&remote)),
+            None => start_root(&resolve(tracer)?, options, None),
+        }
+    }
+}
+
+/// The given tracer, else the process-wide one; `None` when tracing is disabled.
+fn resolve(tracer: Option<&Tracer>) -> Option<Arc<TracerInner>> {
+    let inner = match tracer {
+        Some(t) => Arc::clone(&t.inner),
+        None => global().inner,
+    };
+    inner.config.enabled.then_some(inner)
+}
+
+fn start_child(
+    trace: Arc<TraceState>,
+    parent_id: u64,
+    parent_service: Str,
+    options: SpanOptions,
+) -> Box<OpenSpan> {
+    trace.span_started();
+    let now = Instant::now();
+    let top_level = options
+        .service
+        .as_ref()
+        .is_some_and(|s| *s != parent_service);
+    let service = options.service.unwrap_or(parent_service);
+    let data = span_data(
+        trace.trace_id,
+        crate::id::span_id(),
+        parent_id,
+        service,
+        crate::clock::wall_ns(now),
+        options.name,
+    );
+    let mut open = Box::new(OpenSpan {
+        data,
+        started: now,
+        trace,
+    });
+    if top_level {
+        open.data.metrics.insert(TOP_LEVEL_KEY, 1.0);
+    }
+    if let Some(extra) = options.extra {
+        apply_extras(&mut open, *extra, now);
+    }
+    open
+}
+
+/// Applies the less common start options.
+fn apply_extras(open: &mut OpenSpan, extra: SpanExtras, now: Instant) {
+    if let Some(t) = extra.start {
+        let (start, started) = explicit_start(t, now);
+        open.data.start = start;
+        open.started = started;
+    }
+    if let Some(r) = extra.resource {
+        open.data.resource = r;
+    }
+    if let Some(t) = extra.span_type {
+        open.data.span_type = t;
+    }
+    open.data.links.extend(extra.links);
+    for (k, v) in extra.tags {
+        open.set_tag(k, v);
+    }
+}
+
+fn start_root(
+    tracer: &Arc<TracerInner>,
+    options: SpanOptions,
+    remote: Option<&crate::context::RemoteContext>,
+) -> Option<Box<OpenSpan>> {
+    let now = Instant::now();
+    let anchor_ns = crate::clock::wall_ns(now);
+    let span_id = crate::id::span_id();
+    let mut decision = Decision {
+        priority: AUTO_KEEP,
+        mechanism: Some(MECHANISM_DEFAULT),
+        rates: Default::default(),
+    };
+    let (trace_id, parent_id, origin, propagation_tags, links) = match remote {
+        Some(r) => {
+            if let Some(p) = r.sampling_priority {
+                // An upstream decision is honoured, not redone.
+                decision.priority = p;
+                decision.mechanism = None;
+            }
+            let tags = (!r.propagation_tags.is_empty()).then(|| {
+                Arc::new(
+                    r.propagation_tags
+                        .iter()
+                        .filter(|(k, _)| *k != "_dd.p.tid")
+                        .map(|(k, v)| (Str::Owned(k.to_owned()), v.clone()))
+                        .collect::<TagMap<Str>>(),
+                )
+            });
+            (
+                r.trace_id,
+                r.span_id,
+                r.origin.clone().map(Str::Owned),
+                tags,
+                r.links.clone(),
+            )
+        }
+        None => (
+            crate::id::trace_id(
+                tracer.config.trace_id_128,
+                (anchor_ns / 1_000_000_000) as u64,
+            ),
+            0,
+            None,
+            None,
+            Vec::new(),
+        ),
+    };
+    let trace = TraceState::new(
+        Arc::clone(tracer),
+        TraceSeed {
+            trace_id,
+            local_root_id: span_id,
+            origin,
+            propagation_tags,
+            decision,
+        },
+    );
+    let service = options.service.unwrap_or_else(|| tracer.service.clone());
+    let mut open = Box::new(OpenSpan {
+        data: span_data(
+            trace_id,
+            span_id,
+            parent_id,
+            service,
+            anchor_ns,
+            options.name,
+        ),
+        started: now,
+        trace,
+    });
+    open.data.links = links;
+    if let Some(extra) = options.extra {
+        apply_extras(&mut open, *extra, now);
+    }
+    Some(open)
+}
+
+fn span_data(
+    trace_id: crate::TraceId,
+    span_id: u64,
+    parent_id: u64,
+    service: Str,
+    start: i64,
+    name: Str,
+) -> SpanData {
+    SpanData {
+        trace_id,
+        span_id,
+        parent_id,
+        resource: name.clone(),
+        name,
+        service,
+        span_type: Str::Borrowed(""),
+        start,
+        duration: 0,
+        error: false,
+        meta: TagMap::new(),
+        metrics: TagMap::new(),
+        links: Vec::new(),
+        events: Vec::new(),
+    }
+}
+
+/// A start given as wall-clock time: (unix ns, the monotonic instant it corresponds to).
+fn explicit_start(t: SystemTime, now: Instant) -> (i64, Instant) {
+    let ago = SystemTime::now().duration_since(t).unwrap_or_default();
+    (unix_ns(t), now.checked_sub(ago).unwrap_or(now))
+}
+
+static GLOBAL: RwLock<Option<Tracer>> = RwLock::new(None);
+
+/// The process-wide tracer (the reference's `from ddtrace import tracer`).
+///
+/// Until [`set_global_tracer`] is called it is built on first use from the environment
+/// (`DD_SERVICE`, `DD_TRACE_AGENT_URL`, ...), sending to the Datadog Agent.
+pub fn global() -> Tracer {
+    if let Ok(g) = GLOBAL.read()
+        && let Some(t) = g.as_ref()
+    {
+        return t.clone();
+    }
+    let mut g = GLOBAL.write().unwrap_or_else(|p| p.into_inner());
+    g.get_or_insert_with(Tracer::from_env).clone()
+}
+
+/// Replaces the process-wide tracer; returns the previous one, if it had been used or set.
+/// Spans already started keep going to the tracer that started their trace.
+pub fn set_global_tracer(tracer: Tracer) -> Option<Tracer> {
+    let mut g = GLOBAL.write().unwrap_or_else(|p| p.into_inner());
+    g.replace(tracer)
+}
+
+/// Starts a span with the process-wide tracer's settings, without resolving the tracer unless a
+/// new trace begins (used by `#[trace]`).
+pub(crate) fn global_span(options: SpanOptions) -> SpanBuilder<'static> {
+    SpanBuilder::global(options)
+}
+
+/// The local root of the trace active on this thread.
+pub(crate) fn active_root() -> Option<RootSpan> {
+    context::active_trace().map(RootSpan::new)
+}
+
+/// The active span handle.
+pub(crate) fn active_span() -> Option<ActiveSpan> {
+    context::active_span_key().map(ActiveSpan::new)
+}
+
+/// The active context.
+pub(crate) fn current_context_inner() -> Option<SpanContext> {
+    context::active_context()
+}

@@ -1,0 +1,268 @@
+//! Batching finalized chunks into request bodies that stay under the size limit.
+//!
+//! Chunks are encoded as soon as they arrive, so what the writer buffers is mostly compact
+//! encoded bytes. A chunk that does not fit in the current payload seals it and starts the next
+//! one; a chunk that does not fit in an empty payload can never be sent and is dropped
+//! (`too_large`). While the agent has not yet accepted a v0.5 payload, the finalized chunks are
+//! kept beside the bytes, so a payload refused with 404/415 can be re-encoded in v0.4.
+
+use super::info::Negotiated;
+use crate::SpanData;
+use crate::encode::{ApiVersion, PayloadEncoder, PushError};
+
+/// One sealed request body.
+#[derive(Debug)]
+pub(crate) struct Payload {
+    pub(crate) body: Vec<u8>,
+    pub(crate) version: ApiVersion,
+    pub(crate) traces: u64,
+    pub(crate) spans: u64,
+    /// The finalized chunks, when kept for re-encoding.
+    pub(crate) chunks: Option<Vec<Vec<SpanData>>>,
+}
+
+/// What [`Batcher::push`] did besides adding the chunk.
+#[derive(Debug, Default)]
+pub(crate) struct Pushed {
+    /// The previous payload, sealed because the chunk did not fit in it.
+    pub(crate) sealed: Option<Payload>,
+    /// The chunk alone is over the limit: it was dropped (its span count).
+    pub(crate) too_large: Option<u64>,
+}
+
+/// The payload being filled.
+#[derive(Debug)]
+pub(crate) struct Batcher {
+    encoder: PayloadEncoder,
+    negotiated: Negotiated,
+    keep_chunks: bool,
+    kept: Vec<Vec<SpanData>>,
+    traces: u64,
+    spans: u64,
+}
+
+impl Batcher {
+    pub(crate) fn new(negotiated: Negotiated, keep_chunks: bool) -> Batcher {
+        Batcher {
+            encoder: PayloadEncoder::new(negotiated.version, negotiated.options),
+            negotiated,
+            keep_chunks,
+            kept: Vec::new(),
+            traces: 0,
+            spans: 0,
+        }
+    }
+
+    pub(crate) fn negotiated(&self) -> Negotiated {
+        self.negotiated
+    }
+
+    /// Switches to new encoding settings, sealing what was encoded with the old ones.
+    pub(crate) fn reconfigure(
+        &mut self,
+        negotiated: Negotiated,
+        keep_chunks: bool,
+    ) -> Option<Payload> {
+        if negotiated == self.negotiated && keep_chunks == self.keep_chunks {
+            return None;
+        }
+        let sealed = self.seal();
+        if negotiated.version != self.negotiated.version
+            || negotiated.options != self.negotiated.options
+        {
+            self.encoder = PayloadEncoder::new(negotiated.version, negotiated.options);
+        }
+        self.negotiated = negotiated;
+        self.keep_chunks = keep_chunks;
+        sealed
+    }
+
+    /// Encodes one finalized chunk.
+    pub(crate) fn push(&mut self, chunk: Vec<SpanData>) -> Pushed {
+        let max = self.negotiated.max_payload;
+        let mut out = Pushed::default();
+        let mut result = self.encoder.try_push_chunk(&chunk, max);
+        if let Err(PushError::PayloadFull { .. }) = result {
+            out.sealed = self.seal();
+            result = self.encoder.try_push_chunk(&chunk, max);
+        }
+        match result {
+            Ok(()) => {
+                self.traces += 1;
+                self.spans += chunk.len() as u64;
+                if self.keep_chunks {
+                    self.kept.push(chunk);
+                }
+            }
+            Err(_) => out.too_large = Some(chunk.len() as u64),
+        }
+        out
+    }
+
+    /// The encoded size so far.
+    pub(crate) fn size(&self) -> usize {
+        self.encoder.size_estimate()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.traces == 0
+    }
+
+    /// Seals the current payload (if any chunk is in it) and starts an empty one.
+    pub(crate) fn seal(&mut self) -> Option<Payload> {
+        if self.is_empty() {
+            return None;
+        }
+        let payload = Payload {
+            body: self.encoder.take(),
+            version: self.negotiated.version,
+            traces: std::mem::take(&mut self.traces),
+            spans: std::mem::take(&mut self.spans),
+            chunks: self.keep_chunks.then(|| std::mem::take(&mut self.kept)),
+        };
+        Some(payload)
+    }
+
+    /// Drops the current payload; returns its (traces, spans).
+    pub(crate) fn discard(&mut self) -> (u64, u64) {
+        self.encoder.clear();
+        self.kept.clear();
+        (
+            std::mem::take(&mut self.traces),
+            std::mem::take(&mut self.spans),
+        )
+    }
+}
+
+/// Re-encodes kept chunks with `negotiated` (the v0.5 → v0.4 fallback). Returns the payloads and
+/// the (traces, spans) that no longer fit any payload.
+pub(crate) fn reencode(
+    chunks: Vec<Vec<SpanData>>,
+    negotiated: Negotiated,
+) -> (Vec<Payload>, (u64, u64)) {
+    let mut batcher = Batcher::new(negotiated, false);
+    let mut payloads = Vec::new();
+    let mut too_large = (0, 0);
+    for chunk in chunks {
+        let pushed = batcher.push(chunk);
+        payloads.extend(pushed.sealed);
+        if let Some(spans) = pushed.too_large {
+            too_large.0 += 1;
+            too_large.1 += spans;
+        }
+    }
+    payloads.extend(batcher.seal());
+    (payloads, too_large)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::EncodeOptions;
+
+    fn span(id: u64, name: &str) -> SpanData {
+        SpanData {
+            trace_id: crate::TraceId::from(id as u128),
+            span_id: id,
+            name: name.to_owned().into(),
+            service: "svc".into(),
+            resource: name.to_owned().into(),
+            start: 1,
+            duration: 1,
+            ..Default::default()
+        }
+    }
+
+    fn negotiated(version: ApiVersion, max: usize) -> Negotiated {
+        Negotiated {
+            version,
+            options: EncodeOptions::new(),
+            max_payload: max,
+        }
+    }
+
+    fn decode_counts(body: &[u8]) -> Vec<usize> {
+        let value: Vec<Vec<serde_json::Value>> = rmp_serde::from_slice(body).unwrap();
+        value.iter().map(Vec::len).collect()
+    }
+
+    #[test]
+    fn payloads_split_under_the_limit() {
+        let one = {
+            let mut b = Batcher::new(negotiated(ApiVersion::V04, usize::MAX), false);
+            b.push(vec![span(1, "op")]);
+            b.size()
+        };
+        // Room for three one-span chunks, not four.
+        let max = 1 + 3 * (one - 1);
+        let mut b = Batcher::new(negotiated(ApiVersion::V04, max), false);
+        let mut sealed = Vec::new();
+        for id in 1..=7 {
+            let pushed = b.push(vec![span(id, "op")]);
+            assert!(pushed.too_large.is_none());
+            sealed.extend(pushed.sealed);
+        }
+        sealed.extend(b.seal());
+        let sizes: Vec<(u64, u64)> = sealed.iter().map(|p| (p.traces, p.spans)).collect();
+        assert_eq!(sizes, [(3, 3), (3, 3), (1, 1)]);
+        for p in &sealed {
+            assert!(p.body.len() <= max, "{} > {max}", p.body.len());
+            assert_eq!(decode_counts(&p.body).len() as u64, p.traces);
+            assert!(p.chunks.is_none());
+        }
+        assert!(b.is_empty());
+        assert!(b.seal().is_none());
+    }
+
+    #[test]
+    fn a_chunk_over_the_limit_is_refused_alone() {
+        let mut b = Batcher::new(negotiated(ApiVersion::V04, 200), false);
+        assert!(b.push(vec![span(1, "small")]).too_large.is_none());
+        let big: Vec<SpanData> = (0..20)
+            .map(|i| span(2 + i, "a-rather-long-span-name"))
+            .collect();
+        let pushed = b.push(big);
+        assert_eq!(pushed.too_large, Some(20));
+        // The payload holding the small chunk was sealed on the way, and is intact.
+        let sealed = pushed.sealed.unwrap();
+        assert_eq!((sealed.traces, sealed.spans), (1, 1));
+        assert_eq!(decode_counts(&sealed.body), [1]);
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn kept_chunks_reencode_in_v04() {
+        let mut b = Batcher::new(negotiated(ApiVersion::V05, 1 << 20), true);
+        b.push(vec![span(1, "a"), span(1, "b")]);
+        b.push(vec![span(3, "c")]);
+        let p = b.seal().unwrap();
+        assert_eq!(p.version, ApiVersion::V05);
+        let chunks = p.chunks.unwrap();
+        assert_eq!(chunks.len(), 2);
+        let (payloads, too_large) = reencode(chunks, negotiated(ApiVersion::V04, 1 << 20));
+        assert_eq!(too_large, (0, 0));
+        assert_eq!(payloads.len(), 1);
+        assert_eq!(payloads[0].version, ApiVersion::V04);
+        assert_eq!((payloads[0].traces, payloads[0].spans), (2, 3));
+        assert_eq!(decode_counts(&payloads[0].body), [2, 1]);
+    }
+
+    #[test]
+    fn reconfigure_seals_the_old_encoding() {
+        let mut b = Batcher::new(negotiated(ApiVersion::V04, 1 << 20), false);
+        assert!(
+            b.reconfigure(negotiated(ApiVersion::V04, 1 << 20), false)
+                .is_none()
+        );
+        b.push(vec![span(1, "a")]);
+        let sealed = b
+            .reconfigure(negotiated(ApiVersion::V05, 1 << 20), true)
+            .unwrap();
+        assert_eq!(sealed.version, ApiVersion::V04);
+        b.push(vec![span(2, "b")]);
+        assert_eq!(b.seal().unwrap().version, ApiVersion::V05);
+        b.push(vec![span(3, "c")]);
+        assert_eq!(b.discard(), (1, 1));
+        assert!(b.is_empty());
+    }
+}

@@ -1,0 +1,517 @@
+//! The agent writer's background thread: a current-thread tokio runtime that drains the
+//! hand-off channel, finalizes and encodes chunks into payloads, sends one payload at a time
+//! (retries included) while it keeps encoding, reads `/info`, and answers flush and shutdown
+//! requests.
+//!
+//! Sealed payloads wait behind the one in flight up to [`MAX_READY_BYTES`] (encoded bytes are
+//! about a third of the memory of the spans they hold, so the worker encodes ahead of a slow
+//! agent); past that the worker stops draining, the channel fills and the application's exports
+//! are dropped (`queue_full`), so memory stays bounded when the agent is slow or down.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+
+use super::batch::{Batcher, Payload, reencode};
+use super::info::{AgentInfo, Negotiated};
+use super::queue::{Control, WorkerIo};
+use super::stats::{DropReason, DropReporter};
+use super::transport::{Outcome, Transport};
+use crate::encode::ApiVersion;
+use crate::log::{self, Level, debug, warn_once};
+use crate::rates::AgentRates;
+
+/// Encoded bytes of sealed payloads waiting behind the one in flight (one payload may always
+/// wait, whatever its size).
+const MAX_READY_BYTES: usize = 32 * 1024 * 1024;
+/// Chunks drained between two looks at the network and the control channel.
+const DRAIN_BUDGET: usize = 1024;
+/// When nothing is in flight, a payload this big is sent without waiting for the interval.
+const EAGER_BYTES: usize = 1024 * 1024;
+/// Drops are summarised at most this often.
+const DROP_REPORT_EVERY: Duration = Duration::from_secs(60);
+
+type Pending<T> = Option<Pin<Box<dyn Future<Output = T>>>>;
+
+/// What the worker needs from the configuration.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) wanted: ApiVersion,
+    pub(crate) max_payload: usize,
+    pub(crate) interval: Duration,
+    pub(crate) shutdown_timeout: Duration,
+}
+
+/// A payload on the wire, minus its body (owned by the request).
+struct InFlight {
+    version: ApiVersion,
+    traces: u64,
+    spans: u64,
+    bytes: u64,
+    chunks: Option<Vec<Vec<crate::SpanData>>>,
+}
+
+/// Runs the worker until shutdown (on the writer's own thread).
+pub(crate) fn run(io: WorkerIo, transport: Transport, rates: Arc<AgentRates>, settings: Settings) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            warn_once(
+                "writer:runtime",
+                format_args!(
+                    "the trace writer could not start its runtime ({e}); traces are dropped"
+                ),
+            );
+            drop_everything(io);
+            return;
+        }
+    };
+    let worker = Worker::new(io, Arc::new(transport), rates, settings);
+    runtime.block_on(worker.run());
+}
+
+/// Without a runtime: answer every request with `false` and count everything as dropped.
+fn drop_everything(mut io: WorkerIo) {
+    loop {
+        let msg = io.control.blocking_recv();
+        for chunk in io.chunks.try_iter() {
+            let spans = chunk.spans.len() as u64;
+            io.shared.taken(spans);
+            io.shared.counters.dropped(DropReason::SendFailed, 1, spans);
+        }
+        match msg {
+            Some(Control::Flush { reply }) => {
+                let _ = reply.try_send(false);
+            }
+            Some(Control::Shutdown { reply, deadline }) => {
+                io.wait_for_exports(deadline);
+                for chunk in io.chunks.try_iter() {
+                    let spans = chunk.spans.len() as u64;
+                    io.shared.taken(spans);
+                    io.shared.counters.dropped(DropReason::Shutdown, 1, spans);
+                }
+                let _ = reply.try_send(false);
+                return;
+            }
+            None => return,
+        }
+    }
+}
+
+struct Worker {
+    io: WorkerIo,
+    transport: Arc<Transport>,
+    rates: Arc<AgentRates>,
+    settings: Settings,
+    info: Option<AgentInfo>,
+    /// The first `/info` attempt has not answered yet: encoding waits for it.
+    info_first: bool,
+    /// The last `/info` attempt failed: try again once the agent answers.
+    info_failed: bool,
+    info_requested: bool,
+    v05_refused: bool,
+    v05_confirmed: bool,
+    agent_state: Option<String>,
+    batcher: Batcher,
+    ready: VecDeque<Payload>,
+    /// Encoded bytes in `ready`.
+    ready_bytes: usize,
+    in_flight: Option<InFlight>,
+    /// Chunks taken out of the channel.
+    taken: u64,
+    /// Taken chunks that were sent or dropped.
+    resolved: u64,
+    waiters: Vec<(u64, Sender<bool>)>,
+    shutdown: Option<(Instant, Option<Sender<bool>>)>,
+    reporter: DropReporter,
+}
+
+impl Worker {
+    fn new(
+        io: WorkerIo,
+        transport: Arc<Transport>,
+        rates: Arc<AgentRates>,
+        settings: Settings,
+    ) -> Self {
+        let negotiated = Negotiated::new(settings.wanted, false, None, settings.max_payload);
+        Worker {
+            io,
+            transport,
+            rates,
+            batcher: Batcher::new(negotiated, false),
+            settings,
+            info: None,
+            info_first: true,
+            info_failed: false,
+            info_requested: true,
+            v05_refused: false,
+            v05_confirmed: false,
+            agent_state: None,
+            ready: VecDeque::new(),
+            ready_bytes: 0,
+            in_flight: None,
+            taken: 0,
+            resolved: 0,
+            waiters: Vec::new(),
+            shutdown: None,
+            reporter: DropReporter::new(DROP_REPORT_EVERY),
+        }
+    }
+
+    async fn run(mut self) {
+        let mut sending: Pending<Outcome> = None;
+        let mut info: Pending<Result<AgentInfo, String>> = None;
+        let shared = Arc::clone(&self.io.shared);
+        let mut next_flush = Instant::now() + self.settings.interval;
+        loop {
+            if self.info_requested && info.is_none() {
+                self.info_requested = false;
+                let transport = Arc::clone(&self.transport);
+                info = Some(Box::pin(async move { transport.info().await }));
+            }
+            let more = !self.info_first && self.drain();
+            let now = Instant::now();
+            if now >= next_flush {
+                self.seal();
+                next_flush = now + self.settings.interval;
+                self.report_drops(false);
+            }
+            let urgent = !self.waiters.is_empty() || self.shutdown.is_some();
+            let idle_sender = sending.is_none() && self.ready.is_empty();
+            let eager =
+                self.batcher.size() >= EAGER_BYTES.min(self.batcher.negotiated().max_payload / 2);
+            if !self.info_first && !more && (urgent || (idle_sender && eager)) {
+                self.seal();
+            }
+            if sending.is_none() {
+                sending = self.start_next();
+            }
+            self.answer_waiters();
+            if let Some((deadline, _)) = &self.shutdown {
+                let idle = sending.is_none()
+                    && self.ready.is_empty()
+                    && self.batcher.is_empty()
+                    && self.io.chunks.is_empty();
+                if idle || now >= *deadline {
+                    self.finish(sending.is_some());
+                    return;
+                }
+            }
+            let shutdown_at = self.shutdown.as_ref().map(|(d, _)| *d);
+            tokio::select! {
+                biased;
+                outcome = poll(&mut sending) => {
+                    sending = None;
+                    self.handle(outcome);
+                }
+                answer = poll(&mut info) => {
+                    info = None;
+                    self.apply_info(answer);
+                }
+                msg = self.io.control.recv() => self.control(msg),
+                () = shared.woken() => {}
+                () = tokio::time::sleep_until(next_flush.into()) => {}
+                () = sleep_until_opt(shutdown_at) => {}
+                () = std::future::ready(()), if more => {}
+            }
+        }
+    }
+
+    /// Takes up to [`DRAIN_BUDGET`] chunks; returns whether it stopped only for the budget.
+    fn drain(&mut self) -> bool {
+        let mut spans_taken = 0;
+        let mut n = 0;
+        let mut budget_hit = false;
+        while self.ready.is_empty() || self.ready_bytes < MAX_READY_BYTES {
+            if n == DRAIN_BUDGET {
+                budget_hit = true;
+                break;
+            }
+            let Ok(chunk) = self.io.chunks.try_recv() else {
+                break;
+            };
+            n += 1;
+            self.taken += 1;
+            spans_taken += chunk.spans.len() as u64;
+            let pushed = self.batcher.push(chunk.finalize());
+            self.queue(pushed.sealed);
+            if let Some(spans) = pushed.too_large {
+                self.drop_resolved(DropReason::TooLarge, 1, spans);
+                warn_once(
+                    "writer:too_large",
+                    format_args!(
+                        "a trace of {spans} spans is larger than the {}-byte payload limit; it was dropped",
+                        self.batcher.negotiated().max_payload
+                    ),
+                );
+            }
+        }
+        self.io.shared.taken(spans_taken);
+        budget_hit
+    }
+
+    fn seal(&mut self) {
+        let sealed = self.batcher.seal();
+        self.queue(sealed);
+    }
+
+    /// Queues sealed payloads behind the others.
+    fn queue(&mut self, payloads: impl IntoIterator<Item = Payload>) {
+        for p in payloads {
+            self.ready_bytes += p.body.len();
+            self.ready.push_back(p);
+        }
+    }
+
+    fn start_next(&mut self) -> Pending<Outcome> {
+        let payload = self.ready.pop_front()?;
+        self.ready_bytes -= payload.body.len();
+        let Payload {
+            body,
+            version,
+            traces,
+            spans,
+            chunks,
+        } = payload;
+        self.in_flight = Some(InFlight {
+            version,
+            traces,
+            spans,
+            bytes: body.len() as u64,
+            chunks,
+        });
+        debug!(
+            "sending {traces} trace(s), {spans} span(s), {} bytes to {}",
+            body.len(),
+            version.path()
+        );
+        let transport = Arc::clone(&self.transport);
+        let trace_count = usize::try_from(traces).unwrap_or(usize::MAX);
+        Some(Box::pin(async move {
+            transport.send(body, version, trace_count).await
+        }))
+    }
+
+    fn drop_resolved(&mut self, reason: DropReason, traces: u64, spans: u64) {
+        self.io.shared.counters.dropped(reason, traces, spans);
+        self.resolved += traces;
+    }
+
+    fn handle(&mut self, outcome: Outcome) {
+        let Some(sent) = self.in_flight.take() else {
+            return;
+        };
+        match outcome {
+            Outcome::Delivered { rates, agent_state } => {
+                self.io
+                    .shared
+                    .counters
+                    .sent(sent.traces, sent.spans, sent.bytes);
+                self.resolved += sent.traces;
+                if let Some(rates) = rates {
+                    self.rates.update(rates);
+                }
+                if sent.version == ApiVersion::V05 && !self.v05_confirmed {
+                    self.v05_confirmed = true;
+                    self.renegotiate();
+                }
+                if let Some(state) = agent_state {
+                    if self.agent_state.as_ref().is_some_and(|old| *old != state) {
+                        debug!("the agent state changed; reading /info again");
+                        self.info_requested = true;
+                    }
+                    self.agent_state = Some(state);
+                }
+                if self.info_failed {
+                    self.info_failed = false;
+                    self.info_requested = true;
+                }
+            }
+            Outcome::Rejected { status, reason } => {
+                self.drop_resolved(DropReason::Rejected, sent.traces, sent.spans);
+                warn_once(
+                    &format!("writer:rejected:{status}"),
+                    format_args!(
+                        "the agent refused {} trace(s) with {status}; they were dropped: {}",
+                        sent.traces,
+                        reason.trim()
+                    ),
+                );
+            }
+            Outcome::Fallback { status } => self.fall_back(sent, status),
+            Outcome::Failed { reason } => {
+                self.drop_resolved(DropReason::SendFailed, sent.traces, sent.spans);
+                debug!("dropped {} trace(s): {reason}", sent.traces);
+                warn_once(
+                    "writer:send_failed",
+                    format_args!("sending traces to the agent failed, they were dropped: {reason}"),
+                );
+            }
+        }
+    }
+
+    /// The agent has no v0.5 endpoint: v0.4 from now on; re-encode what was kept.
+    fn fall_back(&mut self, sent: InFlight, status: u16) {
+        warn_once(
+            "writer:v05_fallback",
+            format_args!("the agent answered {status} to /v0.5/traces; using /v0.4/traces"),
+        );
+        self.v05_refused = true;
+        let negotiated = self.negotiated();
+        let mut queue: Vec<Payload> = Vec::new();
+        queue.push(Payload {
+            body: Vec::new(),
+            version: sent.version,
+            traces: sent.traces,
+            spans: sent.spans,
+            chunks: sent.chunks,
+        });
+        queue.extend(self.ready.drain(..));
+        self.ready_bytes = 0;
+        queue.extend(self.batcher.reconfigure(negotiated, false));
+        for payload in queue {
+            if payload.version == negotiated.version && !payload.body.is_empty() {
+                self.queue([payload]);
+                continue;
+            }
+            match payload.chunks {
+                Some(chunks) => {
+                    let (payloads, (traces, spans)) = reencode(chunks, negotiated);
+                    self.queue(payloads);
+                    if traces > 0 {
+                        self.drop_resolved(DropReason::TooLarge, traces, spans);
+                    }
+                }
+                None => self.drop_resolved(DropReason::Rejected, payload.traces, payload.spans),
+            }
+        }
+    }
+
+    fn negotiated(&self) -> Negotiated {
+        Negotiated::new(
+            self.settings.wanted,
+            self.v05_refused,
+            self.info.as_ref(),
+            self.settings.max_payload,
+        )
+    }
+
+    fn renegotiate(&mut self) {
+        let negotiated = self.negotiated();
+        let keep = negotiated.version == ApiVersion::V05 && !self.v05_confirmed;
+        self.ready
+            .extend(self.batcher.reconfigure(negotiated, keep));
+    }
+
+    fn apply_info(&mut self, answer: Result<AgentInfo, String>) {
+        self.info_first = false;
+        match answer {
+            Ok(info) => {
+                debug!("agent /info: {info:?}");
+                self.info = Some(info);
+                self.info_failed = false;
+            }
+            Err(e) => {
+                debug!("agent /info unavailable ({e}); using v0.4 defaults until it answers");
+                self.info_failed = true;
+            }
+        }
+        self.renegotiate();
+    }
+
+    fn control(&mut self, msg: Option<Control>) {
+        match msg {
+            Some(Control::Flush { reply }) => {
+                let target = self.taken + self.io.chunks.len() as u64;
+                self.waiters.push((target, reply));
+            }
+            Some(Control::Shutdown { deadline, reply }) => {
+                self.io.wait_for_exports(deadline);
+                self.shutdown = Some((deadline, Some(reply)));
+            }
+            None => {
+                // The writer is gone without a shutdown request: stop with its default wait.
+                if self.shutdown.is_none() {
+                    let deadline = Instant::now() + self.settings.shutdown_timeout;
+                    self.shutdown = Some((deadline, None));
+                }
+            }
+        }
+    }
+
+    fn answer_waiters(&mut self) {
+        let resolved = self.resolved;
+        self.waiters.retain(|(target, reply)| {
+            if resolved >= *target {
+                let _ = reply.try_send(true);
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    /// Stops: counts whatever is left as dropped (`shutdown`) and answers everyone.
+    fn finish(&mut self, was_sending: bool) {
+        let resolved_before = self.resolved;
+        if was_sending && let Some(sent) = self.in_flight.take() {
+            self.drop_resolved(DropReason::Shutdown, sent.traces, sent.spans);
+        }
+        let ready: Vec<Payload> = self.ready.drain(..).collect();
+        self.ready_bytes = 0;
+        for p in ready {
+            self.drop_resolved(DropReason::Shutdown, p.traces, p.spans);
+        }
+        let (traces, spans) = self.batcher.discard();
+        self.drop_resolved(DropReason::Shutdown, traces, spans);
+        let mut left_spans = 0;
+        for chunk in self.io.chunks.try_iter() {
+            let spans = chunk.spans.len() as u64;
+            left_spans += spans;
+            self.taken += 1;
+            self.io
+                .shared
+                .counters
+                .dropped(DropReason::Shutdown, 1, spans);
+            self.resolved += 1;
+        }
+        self.io.shared.taken(left_spans);
+        let all_sent = self.resolved == resolved_before;
+        self.answer_waiters();
+        for (_, reply) in self.waiters.drain(..) {
+            let _ = reply.try_send(false);
+        }
+        self.report_drops(true);
+        if let Some((_, Some(reply))) = self.shutdown.take() {
+            let _ = reply.try_send(all_sent);
+        }
+    }
+
+    fn report_drops(&mut self, force: bool) {
+        let stats = self.io.shared.counters.snapshot();
+        if let Some(line) = self.reporter.due(&stats, force) {
+            log::log(Level::Warn, format_args!("{line}"));
+        }
+    }
+}
+
+async fn poll<T>(pending: &mut Pending<T>) -> T {
+    match pending {
+        Some(future) => future.await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}

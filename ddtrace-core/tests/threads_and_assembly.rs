@@ -1,0 +1,197 @@
+//! Threads, guards dropped out of order, partial flush, and spans that never finish.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // test helpers may fail loudly
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+
+use common::{by_name, tracer_with};
+use ddtrace_core::Config;
+
+/// A new thread does not inherit the active span; with_current_context carries it.
+#[test]
+fn threads_inherit_context_only_when_asked() {
+    let (tracer, collector) = tracer_with(Config::builder());
+    {
+        let _parent = tracer.trace("parent");
+        let t = tracer.clone();
+        std::thread::spawn(move || {
+            let _s = t.trace("unrelated");
+        })
+        .join()
+        .unwrap();
+        let t = tracer.clone();
+        std::thread::spawn(ddtrace_core::with_current_context(move || {
+            let _s = t.trace("joined");
+        }))
+        .join()
+        .unwrap();
+        let ctx = tracer.current_context().unwrap();
+        let t = tracer.clone();
+        std::thread::spawn(move || {
+            let _s = t.span("explicit").child_of(&ctx).enter();
+        })
+        .join()
+        .unwrap();
+    }
+    let spans = collector.spans();
+    let parent = by_name(&spans, "parent");
+    assert_eq!(by_name(&spans, "joined").parent_id, parent.span_id);
+    assert_eq!(by_name(&spans, "explicit").parent_id, parent.span_id);
+    let unrelated = by_name(&spans, "unrelated");
+    assert_eq!(unrelated.parent_id, 0);
+    assert_ne!(unrelated.trace_id, parent.trace_id);
+}
+
+/// Many threads tracing concurrently each build their own, complete trees.
+#[test]
+fn concurrent_threads_build_separate_traces() {
+    let (tracer, collector) = tracer_with(Config::builder());
+    let barrier = Arc::new(Barrier::new(8));
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let tracer = tracer.clone();
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                for _ in 0..100 {
+                    let root = tracer.trace("root");
+                    root.set_tag("thread", i);
+                    for _ in 0..3 {
+                        let _c = tracer.trace("child");
+                        let _g = tracer.trace("grandchild");
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let chunks = collector.chunks();
+    assert_eq!(chunks.len(), 800);
+    for chunk in chunks {
+        assert_eq!(chunk.len(), 7);
+        let root = &chunk[0];
+        assert_eq!(root.name, "root");
+        for s in &chunk {
+            assert_eq!(s.trace_id, root.trace_id);
+            let parent_name = match &*s.name {
+                "root" => None,
+                "child" => Some("root"),
+                "grandchild" => Some("child"),
+                other => panic!("unexpected {other}"),
+            };
+            if let Some(p) = parent_name {
+                let parent = chunk.iter().find(|x| x.span_id == s.parent_id).unwrap();
+                assert_eq!(parent.name, p);
+            }
+        }
+    }
+}
+
+/// Guards dropped out of order: each span still finishes once, with the right parent, and the
+/// active span falls back to what is still open.
+#[test]
+fn out_of_order_guard_drops() {
+    let (tracer, collector) = tracer_with(Config::builder());
+    let a = tracer.trace("a");
+    let b = tracer.trace("b");
+    let a_id = a.span_id();
+    drop(a); // not the top of the stack
+    assert_eq!(ddtrace_core::current_span().unwrap().span_id(), b.span_id());
+    let c = tracer.trace("c");
+    drop(b);
+    assert_eq!(ddtrace_core::current_span().unwrap().span_id(), c.span_id());
+    drop(c);
+    assert!(ddtrace_core::current_span().is_none());
+    let spans = collector.spans();
+    assert_eq!(spans.len(), 3);
+    assert_eq!(by_name(&spans, "b").parent_id, a_id);
+    assert_eq!(by_name(&spans, "c").parent_id, by_name(&spans, "b").span_id);
+}
+
+/// Partial flush: with a threshold of 10, a big open trace sends its finished spans early.
+#[test]
+fn partial_flush_sends_big_open_traces_early() {
+    let (tracer, collector) = tracer_with(
+        Config::builder()
+            .partial_flush(true)
+            .partial_flush_min_spans(10),
+    );
+    let root = tracer.trace("long.running");
+    for _ in 0..25 {
+        let _s = tracer.trace("item");
+    }
+    let chunks = collector.chunks();
+    assert_eq!(chunks.len(), 2, "two partial chunks of 10");
+    assert!(chunks.iter().all(|c| c.len() == 10));
+    // Each partial chunk carries the priority on its chunk root.
+    for c in &chunks {
+        assert_eq!(c[0].metrics.get("_sampling_priority_v1"), Some(&1.0));
+        assert_eq!(
+            c[0].meta.get("language"),
+            None,
+            "the local root is not there"
+        );
+    }
+    drop(root);
+    let chunks = collector.chunks();
+    assert_eq!(chunks.len(), 3);
+    assert_eq!(chunks[2].len(), 6, "the last 5 items and the root");
+    assert_eq!(chunks[2][0].name, "long.running");
+    assert_eq!(collector.spans().len(), 26);
+}
+
+/// Without partial flush a trace is sent whole, however big.
+#[test]
+fn no_partial_flush_sends_whole_trace() {
+    let (tracer, collector) = tracer_with(Config::builder().partial_flush(false));
+    {
+        let _root = tracer.trace("root");
+        for _ in 0..500 {
+            let _s = tracer.trace("item");
+        }
+        assert!(collector.chunks().is_empty());
+    }
+    let chunks = collector.chunks();
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(chunks[0].len(), 501);
+}
+
+/// A span that is never finished (leaked) cannot hold its trace's finished spans forever: they
+/// are sent when its buffer reaches the partial-flush threshold, and what remains of a trace
+/// whose spans were dropped unfinished is sent and counted.
+#[test]
+fn never_finished_spans_are_bounded_and_counted() {
+    let (tracer, collector) = tracer_with(
+        Config::builder()
+            .partial_flush(true)
+            .partial_flush_min_spans(50),
+    );
+    let leaked = tracer.span("leaked").start();
+    let ctx = leaked.context().unwrap();
+    std::mem::forget(leaked);
+    for _ in 0..120 {
+        let _s = tracer.span("child").child_of(&ctx).enter();
+    }
+    // 100 sent in two partial chunks, 20 held (below the threshold).
+    assert_eq!(collector.spans().len(), 100);
+
+    // A guard leaked on a thread that then exits: its span can never finish. When the thread's
+    // stack goes, the trace notices, sends the span that did finish and counts the other.
+    collector.clear();
+    let t = tracer.clone();
+    std::thread::spawn(move || {
+        let root = t.trace("thread.root");
+        drop(t.trace("done"));
+        std::mem::forget(root);
+    })
+    .join()
+    .unwrap();
+    let spans = collector.spans();
+    assert_eq!(spans.len(), 1);
+    assert_eq!(spans[0].name, "done");
+    assert_eq!(tracer.unfinished_spans(), 1);
+}

@@ -1,0 +1,647 @@
+//! The agent writer against an in-process fake agent that injects the faults the real test
+//! agent cannot: connection resets, 5xx, 413 with a reason, 404 on `/v0.5/traces`, answers
+//! slower than the request timeout, a server that stalls, an agent that appears late.
+//! Everything that a real agent can do is tested against ddapm-test-agent in `tests/tests/`.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // test helpers may fail loudly
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use ddtrace_core::encode::ApiVersion;
+use ddtrace_core::{AgentRates, AgentWriter, Config, ConfigBuilder, DropCounts, Tracer};
+
+// ---------------------------------------------------------------- the fake agent
+
+/// What the fake agent does with one trace request.
+#[derive(Clone, Debug)]
+enum Reply {
+    /// Close the connection without answering.
+    Reset,
+    /// Answer with this status and body (text/plain), and optional `Datadog-Agent-State`.
+    Status(u16, &'static str),
+    /// 200 with this JSON body.
+    Json(String),
+    /// 200 with this body and `Datadog-Agent-State: state`.
+    State(&'static str),
+    /// Answer 200 after this long.
+    Slow(Duration),
+    /// Hold the request until the test releases the server.
+    Hold,
+}
+
+#[derive(Clone, Debug)]
+struct Request {
+    method: String,
+    path: String,
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+#[derive(Default)]
+struct State {
+    script: VecDeque<Reply>,
+    requests: Vec<Request>,
+    released: bool,
+    info: String,
+}
+
+struct FakeAgent {
+    addr: SocketAddr,
+    state: Arc<(Mutex<State>, std::sync::Condvar)>,
+}
+
+const INFO_V04: &str = r#"{"endpoints":["/v0.4/traces"],"span_events":false,"config":{}}"#;
+const INFO_V05: &str = r#"{"endpoints":["/v0.4/traces","/v0.5/traces"],"config":{}}"#;
+
+impl FakeAgent {
+    fn start(info: &str, script: Vec<Reply>) -> FakeAgent {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        FakeAgent::serve(listener, info, script)
+    }
+
+    fn serve(listener: TcpListener, info: &str, script: Vec<Reply>) -> FakeAgent {
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new((
+            Mutex::new(State {
+                script: script.into(),
+                info: info.to_owned(),
+                ..State::default()
+            }),
+            std::sync::Condvar::new(),
+        ));
+        let shared = Arc::clone(&state);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let shared = Arc::clone(&shared);
+                std::thread::spawn(move || handle(stream, &shared));
+            }
+        });
+        FakeAgent { addr, state }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.state.0.lock().unwrap().requests.clone()
+    }
+
+    fn trace_requests(&self) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/traces"))
+            .collect()
+    }
+
+    fn release(&self) {
+        self.state.0.lock().unwrap().released = true;
+        self.state.1.notify_all();
+    }
+
+    /// Waits until `n` requests matching `path` arrived (panics after 10 s).
+    fn wait_for(&self, path: &str, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let (lock, cv) = &*self.state;
+        let mut st = lock.lock().unwrap();
+        loop {
+            if st.requests.iter().filter(|r| r.path == path).count() >= n {
+                return;
+            }
+            let now = Instant::now();
+            assert!(
+                now < deadline,
+                "no {n} requests to {path}: {:?}",
+                st.requests
+            );
+            st = cv.wait_timeout(st, deadline - now).unwrap().0;
+        }
+    }
+}
+
+fn handle(stream: TcpStream, shared: &(Mutex<State>, std::sync::Condvar)) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut out = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or("").to_owned();
+        let path = parts.next().unwrap_or("").to_owned();
+        let mut headers = HashMap::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+            }
+        }
+        let len: usize = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let (lock, cv) = shared;
+        let reply = {
+            let mut st = lock.lock().unwrap();
+            st.requests.push(Request {
+                method: method.clone(),
+                path: path.clone(),
+                headers,
+                body,
+            });
+            cv.notify_all();
+            if path == "/info" {
+                Reply::Json(st.info.clone())
+            } else {
+                st.script
+                    .pop_front()
+                    .unwrap_or(Reply::Json(r#"{"rate_by_service":{}}"#.to_owned()))
+            }
+        };
+        let (status, body, state) = match reply {
+            Reply::Reset => return, // drop the connection mid-request
+            Reply::Status(status, body) => (status, body.to_owned(), None),
+            Reply::Json(body) => (200, body, None),
+            Reply::State(state) => (200, "{}".to_owned(), Some(state)),
+            Reply::Slow(delay) => {
+                std::thread::sleep(delay); // the fault itself: an agent slower than the timeout
+                (200, "{}".to_owned(), None)
+            }
+            Reply::Hold => {
+                let mut st = lock.lock().unwrap();
+                while !st.released {
+                    st = cv.wait(st).unwrap();
+                }
+                (200, "{}".to_owned(), None)
+            }
+        };
+        let mut response = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if let Some(state) = state {
+            response.push_str(&format!("Datadog-Agent-State: {state}\r\n"));
+        }
+        response.push_str("\r\n");
+        response.push_str(&body);
+        if out.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn config(url: &str) -> ConfigBuilder {
+    Config::builder()
+        .service("fault-svc")
+        .agent_url(url)
+        .agent_timeout(Duration::from_millis(300))
+}
+
+fn build(builder: ConfigBuilder) -> Config {
+    builder.build_from(&HashMap::<&str, &str>::new())
+}
+
+fn new_tracer(builder: ConfigBuilder) -> (Tracer, Arc<AgentRates>) {
+    let config = build(builder);
+    let rates = Arc::new(AgentRates::new());
+    let writer = AgentWriter::new(&config, Arc::clone(&rates)).unwrap();
+    (Tracer::with_exporter(config, writer), rates)
+}
+
+/// One trace of `spans` spans (a root and its children).
+fn trace(tracer: &Tracer, name: &str, spans: usize) {
+    let _root = tracer.trace(name.to_owned());
+    for i in 1..spans {
+        let _child = tracer.trace(format!("{name}.child{i}"));
+    }
+}
+
+/// (chunks, spans) in a v0.4 or v0.5 body, read with a msgpack skipper (v0.5 maps have integer
+/// keys, which serde_json values cannot hold).
+fn decode(path: &str, body: &[u8]) -> (usize, usize) {
+    let mut r = body;
+    if path == "/v0.5/traces" {
+        assert_eq!(rmp::decode::read_array_len(&mut r).unwrap(), 2);
+        skip(&mut r); // the string table
+    }
+    let chunks = rmp::decode::read_array_len(&mut r).unwrap() as usize;
+    let mut spans = 0;
+    for _ in 0..chunks {
+        let n = rmp::decode::read_array_len(&mut r).unwrap() as usize;
+        spans += n;
+        for _ in 0..n {
+            skip(&mut r);
+        }
+    }
+    assert!(r.is_empty(), "trailing bytes");
+    (chunks, spans)
+}
+
+/// Skips one msgpack value.
+fn skip(r: &mut &[u8]) {
+    use rmp::Marker as M;
+    let marker = rmp::decode::read_marker(r).map_err(|_| "marker").unwrap();
+    fn take(r: &mut &[u8], n: usize) {
+        *r = &r[n..];
+    }
+    let be = |r: &[u8], n: usize| r[..n].iter().fold(0usize, |a, b| (a << 8) | *b as usize);
+    match marker {
+        M::FixPos(_) | M::FixNeg(_) | M::Null | M::True | M::False => {}
+        M::U8 | M::I8 => take(r, 1),
+        M::U16 | M::I16 => take(r, 2),
+        M::U32 | M::I32 | M::F32 => take(r, 4),
+        M::U64 | M::I64 | M::F64 => take(r, 8),
+        M::FixStr(n) => take(r, n as usize),
+        M::Str8 | M::Bin8 => {
+            let n = be(r, 1);
+            take(r, 1 + n)
+        }
+        M::Str16 | M::Bin16 => {
+            let n = be(r, 2);
+            take(r, 2 + n)
+        }
+        M::Str32 | M::Bin32 => {
+            let n = be(r, 4);
+            take(r, 4 + n)
+        }
+        M::FixArray(n) => (0..n).for_each(|_| skip(r)),
+        M::Array16 | M::Array32 => {
+            let w = if marker == M::Array16 { 2 } else { 4 };
+            let n = be(r, w);
+            *r = &r[w..];
+            (0..n).for_each(|_| skip(r));
+        }
+        M::FixMap(n) => (0..2 * n).for_each(|_| skip(r)),
+        M::Map16 | M::Map32 => {
+            let w = if marker == M::Map16 { 2 } else { 4 };
+            let n = be(r, w);
+            *r = &r[w..];
+            (0..2 * n).for_each(|_| skip(r));
+        }
+        other => panic!("unexpected msgpack marker {other:?}"),
+    }
+}
+
+fn drops(f: impl FnOnce(&mut DropCounts)) -> DropCounts {
+    let mut d = DropCounts::default();
+    f(&mut d);
+    d
+}
+
+fn assert_settled(tracer: &Tracer) {
+    let s = tracer.stats();
+    assert_eq!(
+        s.traces_received,
+        s.traces_sent + s.traces_dropped.total(),
+        "{s:?}"
+    );
+    assert_eq!(
+        s.spans_received,
+        s.spans_sent + s.spans_dropped.total(),
+        "{s:?}"
+    );
+}
+
+fn log_lines() -> &'static Mutex<Vec<String>> {
+    static LINES: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+    LINES.get_or_init(|| {
+        ddtrace_core::set_log_sink(|_, line| {
+            log_lines().lock().unwrap().push(line.to_owned());
+        });
+        Mutex::new(Vec::new())
+    })
+}
+
+// ---------------------------------------------------------------- tests
+
+/// Resets and 5xx are retried (counted), and the payload is then delivered once.
+#[test]
+fn transient_failures_are_retried_then_delivered() {
+    let agent = FakeAgent::start(
+        INFO_V04,
+        vec![
+            Reply::Reset,
+            Reply::Status(500, "oops"),
+            Reply::Status(503, "busy"),
+        ],
+    );
+    let (tracer, _) = new_tracer(config(&agent.url()));
+    trace(&tracer, "retried", 3);
+    assert!(tracer.flush(Duration::from_secs(10)));
+    let s = tracer.stats();
+    assert_eq!(s.retries, 3);
+    assert_eq!((s.traces_sent, s.spans_sent, s.payloads_sent), (1, 3, 1));
+    assert_eq!(s.traces_dropped, DropCounts::default());
+    let requests = agent.trace_requests();
+    assert_eq!(requests.len(), 4);
+    // The same body every time.
+    assert!(requests.iter().all(|r| r.body == requests[0].body));
+    assert_eq!(decode("/v0.4/traces", &requests[3].body), (1, 3));
+    assert_eq!(s.bytes_sent, requests[3].body.len() as u64);
+}
+
+/// An answer slower than the request timeout is a failure that is retried.
+#[test]
+fn a_slow_agent_times_out_and_is_retried() {
+    let agent = FakeAgent::start(INFO_V04, vec![Reply::Slow(Duration::from_secs(2))]);
+    let (tracer, _) = new_tracer(config(&agent.url()));
+    trace(&tracer, "slow", 1);
+    assert!(tracer.flush(Duration::from_secs(10)));
+    let s = tracer.stats();
+    assert_eq!(s.retries, 1);
+    assert_eq!(s.traces_sent, 1);
+    assert_eq!(agent.trace_requests().len(), 2);
+}
+
+/// Drops are counted by reason, exactly: 413 (rejected, not retried, reason logged),
+/// five 5xx (send_failed after 4 retries), a chunk over the payload limit (too_large), and an
+/// export after shutdown.
+#[test]
+fn drops_are_counted_by_reason() {
+    log_lines();
+    let agent = FakeAgent::start(
+        INFO_V04,
+        vec![
+            Reply::Status(413, "payload of 9 bytes is too big (writer_faults)"),
+            Reply::Status(500, "e1"),
+            Reply::Status(502, "e2"),
+            Reply::Status(503, "e3"),
+            Reply::Status(504, "e4"),
+            Reply::Status(500, "e5"),
+        ],
+    );
+    let (tracer, _) = new_tracer(config(&agent.url()).max_payload_bytes(2048));
+    trace(&tracer, "rejected", 2);
+    assert!(tracer.flush(Duration::from_secs(10)));
+    assert_eq!(agent.trace_requests().len(), 1, "413 is not retried");
+    assert_eq!(tracer.stats().retries, 0);
+    trace(&tracer, "failed", 3);
+    assert!(tracer.flush(Duration::from_secs(10)));
+    assert_eq!(agent.trace_requests().len(), 6);
+    assert_eq!(tracer.stats().retries, 4);
+    trace(&tracer, "huge", 40); // 40 spans do not fit in 2 KiB
+    trace(&tracer, "fine", 1);
+    assert!(tracer.shutdown(Duration::from_secs(10)));
+    trace(&tracer, "late", 4);
+
+    let s = tracer.stats();
+    assert_eq!((s.traces_received, s.spans_received), (5, 50));
+    assert_eq!((s.traces_sent, s.spans_sent, s.payloads_sent), (1, 1, 1));
+    assert_eq!(
+        s.traces_dropped,
+        drops(|d| {
+            d.rejected = 1;
+            d.send_failed = 1;
+            d.too_large = 1;
+            d.shutdown = 1;
+        })
+    );
+    assert_eq!(
+        s.spans_dropped,
+        drops(|d| {
+            d.rejected = 2;
+            d.send_failed = 3;
+            d.too_large = 40;
+            d.shutdown = 4;
+        })
+    );
+    assert_eq!(s.retries, 4);
+    assert_settled(&tracer);
+    let lines = log_lines().lock().unwrap().clone();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("413")
+                && l.contains("payload of 9 bytes is too big (writer_faults)")),
+        "{lines:?}"
+    );
+}
+
+/// v0.5 is used when asked for and listed; a 404 switches to v0.4 for good and the refused
+/// batch is re-sent in v0.4, nothing lost.
+#[test]
+fn v05_falls_back_to_v04_and_resends() {
+    let agent = FakeAgent::start(INFO_V05, vec![Reply::Status(404, "not found")]);
+    let (tracer, _) = new_tracer(config(&agent.url()).api_version(ApiVersion::V05));
+    agent.wait_for("/info", 1);
+    trace(&tracer, "first", 2);
+    trace(&tracer, "second", 1);
+    assert!(tracer.flush(Duration::from_secs(10)));
+    trace(&tracer, "third", 1);
+    assert!(tracer.flush(Duration::from_secs(10)));
+    let paths: Vec<String> = agent
+        .trace_requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(paths, ["/v0.5/traces", "/v0.4/traces", "/v0.4/traces"]);
+    let requests = agent.trace_requests();
+    assert_eq!(decode("/v0.5/traces", &requests[0].body), (2, 3));
+    assert_eq!(decode("/v0.4/traces", &requests[1].body), (2, 3));
+    assert_eq!(requests[1].headers["x-datadog-trace-count"], "2");
+    assert_eq!(decode("/v0.4/traces", &requests[2].body), (1, 1));
+    let s = tracer.stats();
+    assert_eq!((s.traces_sent, s.spans_sent), (3, 4));
+    assert_eq!(s.traces_dropped, DropCounts::default());
+}
+
+/// v0.5 accepted: it stays v0.5.
+#[test]
+fn v05_is_used_when_the_agent_lists_it() {
+    let agent = FakeAgent::start(INFO_V05, vec![]);
+    let (tracer, _) = new_tracer(config(&agent.url()).api_version(ApiVersion::V05));
+    agent.wait_for("/info", 1);
+    trace(&tracer, "a", 2);
+    assert!(tracer.flush(Duration::from_secs(10)));
+    trace(&tracer, "b", 1);
+    assert!(tracer.flush(Duration::from_secs(10)));
+    let requests = agent.trace_requests();
+    assert_eq!(requests.len(), 2);
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.path == "/v0.5/traces" && r.method == "PUT")
+    );
+    assert_eq!(decode("/v0.5/traces", &requests[0].body), (1, 2));
+    // Without /v0.5/traces in /info, v0.5 is never tried.
+    let agent = FakeAgent::start(INFO_V04, vec![]);
+    let (tracer, _) = new_tracer(config(&agent.url()).api_version(ApiVersion::V05));
+    agent.wait_for("/info", 1);
+    trace(&tracer, "c", 1);
+    assert!(tracer.flush(Duration::from_secs(10)));
+    assert_eq!(agent.trace_requests()[0].path, "/v0.4/traces");
+}
+
+/// `rate_by_service` from responses feeds the agent rates.
+#[test]
+fn response_rates_are_fed_to_the_sampler() {
+    let agent = FakeAgent::start(
+        INFO_V04,
+        vec![Reply::Json(
+            r#"{"rate_by_service":{"service:fault-svc,env:":0.25,"service:,env:":0.75}}"#
+                .to_owned(),
+        )],
+    );
+    let (tracer, rates) = new_tracer(config(&agent.url()));
+    assert_eq!(rates.rate_for("fault-svc", ""), None);
+    trace(&tracer, "x", 1);
+    assert!(tracer.flush(Duration::from_secs(10)));
+    assert_eq!(rates.rate_for("fault-svc", ""), Some(0.25));
+    assert_eq!(rates.rate_for("other", ""), Some(0.75));
+    // `{}` means no change.
+    trace(&tracer, "y", 1);
+    assert!(tracer.flush(Duration::from_secs(10)));
+    assert_eq!(rates.rate_for("fault-svc", ""), Some(0.25));
+}
+
+/// A changed `Datadog-Agent-State` makes the writer read `/info` again.
+#[test]
+fn agent_state_change_rereads_info() {
+    let agent = FakeAgent::start(
+        INFO_V04,
+        vec![Reply::State("s1"), Reply::State("s1"), Reply::State("s2")],
+    );
+    let (tracer, _) = new_tracer(config(&agent.url()));
+    agent.wait_for("/info", 1);
+    for name in ["a", "b"] {
+        trace(&tracer, name, 1);
+        assert!(tracer.flush(Duration::from_secs(10)));
+    }
+    assert_eq!(
+        agent
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/info")
+            .count(),
+        1
+    );
+    trace(&tracer, "c", 1);
+    assert!(tracer.flush(Duration::from_secs(10)));
+    agent.wait_for("/info", 2);
+}
+
+/// A stalled agent never blocks the application: exports return while the server holds the
+/// request; what does not fit is dropped and counted; once released, everything buffered is
+/// delivered and the books balance exactly.
+#[test]
+fn a_stalled_agent_never_blocks_export() {
+    let agent = FakeAgent::start(INFO_V04, vec![Reply::Hold]);
+    let (tracer, _) = new_tracer(
+        config(&agent.url())
+            .agent_timeout(Duration::from_secs(30))
+            .max_buffered_spans(100),
+    );
+    trace(&tracer, "held", 1);
+    assert!(!tracer.flush(Duration::from_millis(1)) || agent.trace_requests().len() == 1);
+    agent.wait_for("/v0.4/traces", 1); // the first payload is now stuck in the server
+    for i in 0..20_000 {
+        trace(&tracer, if i % 2 == 0 { "even" } else { "odd" }, 1);
+    }
+    // Still stalled: we got here, so no export waited for the server.
+    assert_eq!(agent.trace_requests().len(), 1);
+    let s = tracer.stats();
+    assert_eq!(s.traces_received, 20_001);
+    assert!(s.traces_dropped.queue_full > 0, "{s:?}");
+    agent.release();
+    assert!(tracer.shutdown(Duration::from_secs(20)));
+    let s = tracer.stats();
+    assert_eq!(s.traces_sent + s.traces_dropped.queue_full, 20_001, "{s:?}");
+    assert_eq!(s.traces_dropped.total(), s.traces_dropped.queue_full);
+    assert_settled(&tracer);
+}
+
+/// The agent down at start and up later: /info is read once it answers, delivery resumes.
+#[test]
+fn delivery_resumes_when_the_agent_comes_up() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener); // nothing listens here now
+    let (tracer, _) = new_tracer(config(&format!("http://{addr}")));
+    trace(&tracer, "lost", 2);
+    assert!(tracer.flush(Duration::from_secs(10)));
+    let s = tracer.stats();
+    assert_eq!(s.traces_dropped.send_failed, 1);
+    assert_eq!(s.retries, 4);
+    let Ok(listener) = TcpListener::bind(addr) else {
+        panic!("port {addr} was taken meanwhile");
+    };
+    let agent = FakeAgent::serve(listener, INFO_V04, vec![]);
+    trace(&tracer, "delivered", 1);
+    assert!(tracer.flush(Duration::from_secs(10)));
+    assert_eq!(tracer.stats().traces_sent, 1);
+    agent.wait_for("/info", 1); // read again once the agent answered
+    assert_settled(&tracer);
+}
+
+/// Dropping a writer inside a tokio runtime (current-thread or multi-thread) does not panic and
+/// delivers what it buffered.
+#[test]
+fn dropping_inside_a_runtime_is_fine() {
+    let agent = FakeAgent::start(INFO_V04, vec![]);
+    let url = agent.url();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let (tracer, _) = new_tracer(config(&url));
+            trace(&tracer, "in-current-thread-runtime", 1);
+        });
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let (tracer, _) = new_tracer(config(&url));
+            trace(&tracer, "in-multi-thread-runtime", 1);
+            tokio::task::yield_now().await;
+        });
+    let names: Vec<usize> = agent
+        .trace_requests()
+        .iter()
+        .map(|r| decode(&r.path, &r.body).1)
+        .collect();
+    assert_eq!(names, [1, 1]);
+}
+
+/// The request headers (protocol §1).
+#[test]
+fn requests_carry_the_protocol_headers() {
+    let agent = FakeAgent::start(INFO_V04, vec![]);
+    let (tracer, _) = new_tracer(config(&agent.url()).test_session_token("fault-token"));
+    trace(&tracer, "h", 2);
+    trace(&tracer, "i", 1);
+    assert!(tracer.flush(Duration::from_secs(10)));
+    let r = &agent.trace_requests()[0];
+    assert_eq!(r.method, "PUT");
+    let h = &r.headers;
+    assert_eq!(h["content-type"], "application/msgpack");
+    assert_eq!(h["content-length"], r.body.len().to_string());
+    assert!(!h.contains_key("transfer-encoding"));
+    assert_eq!(h["x-datadog-trace-count"], "2");
+    assert_eq!(h["datadog-meta-lang"], "rust");
+    assert!(h["datadog-meta-lang-version"].starts_with("1."), "{h:?}");
+    assert_eq!(h["datadog-meta-tracer-version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(h["datadog-client-computed-top-level"], "yes");
+    assert_eq!(h["x-datadog-test-session-token"], "fault-token");
+}

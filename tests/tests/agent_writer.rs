@@ -1,0 +1,312 @@
+//! The agent writer against the real Datadog test agent (ddapm-test-agent 1.69.1): the exact
+//! spans and headers it receives over v0.4, v0.5 and a Unix socket; shutdown delivering
+//! everything; an absent, restarted and stalled agent.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // test helpers may fail loudly
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use ddtrace_core::encode::ApiVersion;
+use ddtrace_core::{Config, ConfigBuilder, DropCounts, Tracer};
+use ddtrace_test_agent::{RecordedRequest, Session, TestAgent};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn start_agent(builder: ddtrace_test_agent::TestAgentBuilder) -> TestAgent {
+    builder
+        .start()
+        .unwrap_or_else(|e| panic!("the test agent must install and start: {e}"))
+}
+
+fn config(url: &str, session: &Session) -> ConfigBuilder {
+    Config::builder()
+        .service("writer-svc")
+        .env("writer-test")
+        .agent_url(url)
+        .test_session_token(session.token())
+}
+
+fn build(builder: ConfigBuilder) -> Tracer {
+    Tracer::new(builder.build_from(&HashMap::<&str, &str>::new()))
+}
+
+/// A root with a numeric and a string tag, and one child with its own resource.
+fn sandwich(tracer: &Tracer) -> (u64, u64) {
+    let root = tracer.trace("sandwich.make");
+    root.set_tag("num_ingredients", 2);
+    root.set_tag("bread", "rye");
+    let child_id = {
+        let child = tracer.span("get_ingredients").resource("fridge").enter();
+        child.span_id()
+    };
+    (root.span_id(), child_id)
+}
+
+fn span<'a>(trace: &'a Value, name: &str) -> &'a Value {
+    trace
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no span {name} in {trace}"))
+}
+
+/// The two sandwich spans exactly as the tracer should send them.
+fn assert_sandwich(traces: &Value, root_id: u64, child_id: u64) {
+    let traces = traces.as_array().unwrap();
+    assert_eq!(traces.len(), 1, "{traces:?}");
+    let trace = &traces[0];
+    assert_eq!(trace.as_array().unwrap().len(), 2, "{trace}");
+    let root = span(trace, "sandwich.make");
+    let child = span(trace, "get_ingredients");
+    assert_eq!(root["span_id"], root_id);
+    // v0.4 leaves a root's zero parent_id out; v0.5 always has the field.
+    assert_eq!(
+        root.get("parent_id").and_then(Value::as_u64).unwrap_or(0),
+        0
+    );
+    assert_eq!(root["service"], "writer-svc");
+    assert_eq!(root["resource"], "sandwich.make");
+    assert_eq!(root.get("error").and_then(Value::as_i64).unwrap_or(0), 0);
+    assert_eq!(child["span_id"], child_id);
+    assert_eq!(child["parent_id"], root_id);
+    assert_eq!(child["trace_id"], root["trace_id"]);
+    assert_eq!(child["service"], "writer-svc");
+    assert_eq!(child["resource"], "fridge");
+    let meta = &root["meta"];
+    assert_eq!(meta["language"], "rust");
+    assert_eq!(meta["env"], "writer-test");
+    assert_eq!(meta["bread"], "rye");
+    assert_eq!(meta["_dd.p.dm"], "-0");
+    let tid = meta["_dd.p.tid"].as_str().unwrap();
+    assert!(
+        tid.len() == 16
+            && tid
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+        "{tid}"
+    );
+    assert!(meta["runtime-id"].is_string());
+    let metrics = &root["metrics"];
+    assert_eq!(metrics["_sampling_priority_v1"], 1.0);
+    assert_eq!(metrics["_dd.top_level"], 1.0);
+    assert_eq!(metrics["num_ingredients"], 2.0);
+    assert_eq!(metrics["process_id"], f64::from(std::process::id()));
+    assert_eq!(child["meta"]["env"], "writer-test");
+    assert!(child["meta"].get("_dd.p.tid").is_none());
+    assert!(child["metrics"].get("_sampling_priority_v1").is_none());
+}
+
+/// The headers of protocol §1, on every trace request.
+fn assert_headers(requests: &[RecordedRequest], path: &str, session: &Session) {
+    let traces: Vec<&RecordedRequest> = requests
+        .iter()
+        .filter(|r| r.path().ends_with("/traces"))
+        .collect();
+    assert!(!traces.is_empty());
+    for r in traces {
+        assert_eq!(r.path(), path);
+        assert_eq!(r.method, "PUT");
+        assert_eq!(r.header("Content-Type"), Some("application/msgpack"));
+        assert_eq!(
+            r.header("Content-Length"),
+            Some(r.body.len().to_string().as_str())
+        );
+        assert_eq!(r.header("Transfer-Encoding"), None);
+        assert_eq!(r.header("X-Datadog-Trace-Count"), Some("1"));
+        assert_eq!(r.header("Datadog-Meta-Lang"), Some("rust"));
+        assert!(
+            r.header("Datadog-Meta-Lang-Version")
+                .unwrap()
+                .starts_with("1.")
+        );
+        assert_eq!(
+            r.header("Datadog-Meta-Tracer-Version"),
+            Some(env!("CARGO_PKG_VERSION"))
+        );
+        assert_eq!(r.header("Datadog-Client-Computed-Top-Level"), Some("yes"));
+        assert_eq!(
+            r.header("X-Datadog-Test-Session-Token"),
+            Some(session.token())
+        );
+    }
+}
+
+fn assert_all_sent(tracer: &Tracer, traces: u64, spans: u64) {
+    let s = tracer.stats();
+    assert_eq!(
+        (s.traces_received, s.spans_received),
+        (traces, spans),
+        "{s:?}"
+    );
+    assert_eq!((s.traces_sent, s.spans_sent), (traces, spans), "{s:?}");
+    assert_eq!(s.traces_dropped, DropCounts::default(), "{s:?}");
+}
+
+#[test]
+fn exact_spans_and_headers_over_v04() {
+    let agent = start_agent(TestAgent::builder());
+    let session = agent.session().unwrap();
+    let tracer = build(config(&agent.url(), &session));
+    let (root, child) = sandwich(&tracer);
+    assert!(tracer.flush(WAIT));
+    assert_sandwich(&session.wait_for_traces(1, WAIT).unwrap(), root, child);
+    assert_headers(
+        &session.recorded_requests().unwrap(),
+        "/v0.4/traces",
+        &session,
+    );
+    assert_all_sent(&tracer, 1, 2);
+}
+
+#[test]
+fn exact_spans_over_v05() {
+    let agent = start_agent(TestAgent::builder());
+    let session = agent.session().unwrap();
+    let tracer = build(config(&agent.url(), &session).api_version(ApiVersion::V05));
+    // v0.5 is used only once /info listed it; the first flush waits for nothing else.
+    let (root, child) = sandwich(&tracer);
+    assert!(tracer.flush(WAIT));
+    assert_sandwich(&session.wait_for_traces(1, WAIT).unwrap(), root, child);
+    assert_headers(
+        &session.recorded_requests().unwrap(),
+        "/v0.5/traces",
+        &session,
+    );
+    assert_all_sent(&tracer, 1, 2);
+}
+
+#[cfg(unix)]
+#[test]
+fn exact_spans_over_a_unix_socket() {
+    let agent = start_agent(TestAgent::builder().unix_socket());
+    let session = agent.session().unwrap();
+    let tracer = build(config(&agent.uds_url().unwrap(), &session));
+    let (root, child) = sandwich(&tracer);
+    assert!(tracer.flush(WAIT));
+    assert_sandwich(&session.wait_for_traces(1, WAIT).unwrap(), root, child);
+    assert_headers(
+        &session.recorded_requests().unwrap(),
+        "/v0.4/traces",
+        &session,
+    );
+    assert_all_sent(&tracer, 1, 2);
+}
+
+/// Nothing is sent on the timer (1 min interval): shutdown alone delivers all 1000 traces.
+#[test]
+fn shutdown_delivers_everything() {
+    let agent = start_agent(TestAgent::builder());
+    let session = agent.session().unwrap();
+    let tracer = build(config(&agent.url(), &session).flush_interval(Duration::from_secs(60)));
+    for i in 0..1000 {
+        let _root = tracer.trace(format!("op{i}"));
+        let _a = tracer.trace("a");
+        let _b = tracer.trace("b");
+    }
+    assert!(tracer.shutdown(WAIT));
+    let traces = session.wait_for_traces(1000, WAIT).unwrap();
+    assert_eq!(traces.as_array().unwrap().len(), 1000);
+    assert_eq!(ddtrace_test_agent::span_count(&traces), 3000);
+    assert_all_sent(&tracer, 1000, 3000);
+    assert_eq!(session.trace_check_failures().unwrap_or(None), None);
+}
+
+/// The agent restarted between two traces: the second one is delivered (a stale keep-alive
+/// connection is retried).
+#[test]
+fn delivery_resumes_after_an_agent_restart() {
+    let mut agent = start_agent(TestAgent::builder());
+    let session = agent.session().unwrap();
+    let tracer = build(config(&agent.url(), &session));
+    {
+        let _s = tracer.trace("before.restart");
+    }
+    assert!(tracer.flush(WAIT));
+    assert_eq!(
+        session
+            .wait_for_traces(1, WAIT)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    agent.restart().unwrap();
+    session.start().unwrap();
+    {
+        let _s = tracer.trace("after.restart");
+    }
+    assert!(tracer.flush(WAIT));
+    let traces = session.wait_for_traces(1, WAIT).unwrap();
+    assert_eq!(traces[0][0]["name"], "after.restart");
+    assert_all_sent(&tracer, 2, 2);
+}
+
+/// An agent that stalls every request: the application's exports all return at once (the loop
+/// below finishes while the first request is still held); what does not fit the 500-span buffer
+/// is dropped and counted; the agent receives exactly what the stats say was sent.
+#[test]
+fn a_stalled_agent_does_not_block_the_application() {
+    let agent = start_agent(TestAgent::builder().trace_request_delay(Duration::from_secs(1)));
+    let session = agent.session().unwrap();
+    let tracer = build(
+        config(&agent.url(), &session)
+            .agent_timeout(Duration::from_secs(10))
+            .max_buffered_spans(500),
+    );
+    for i in 0..20_000 {
+        let _s = tracer.trace(if i % 2 == 0 { "even" } else { "odd" });
+    }
+    let during = tracer.stats();
+    assert_eq!(during.traces_received, 20_000);
+    assert!(during.traces_dropped.queue_full > 0, "{during:?}");
+    assert!(tracer.shutdown(Duration::from_secs(60)));
+    let s = tracer.stats();
+    assert_eq!(s.traces_sent + s.traces_dropped.queue_full, 20_000, "{s:?}");
+    assert_eq!(
+        s.traces_dropped.total(),
+        s.traces_dropped.queue_full,
+        "{s:?}"
+    );
+    let traces = session
+        .wait_for_traces(s.traces_sent as usize, WAIT)
+        .unwrap();
+    assert_eq!(traces.as_array().unwrap().len() as u64, s.traces_sent);
+}
+
+/// No agent at all: the application is unaffected, memory stays bounded (the 1000-span buffer
+/// overflows into counted drops), and every trace is accounted for exactly.
+#[test]
+fn an_absent_agent_costs_nothing_but_counted_drops() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let tracer = build(
+        Config::builder()
+            .agent_url(format!("http://127.0.0.1:{port}"))
+            .max_buffered_spans(1000)
+            .shutdown_timeout(Duration::from_millis(200)),
+    );
+    for _ in 0..10_000 {
+        let _root = tracer.trace("root");
+        for _ in 0..4 {
+            let _c = tracer.trace("child");
+        }
+    }
+    let _ = tracer.shutdown(Duration::from_secs(5));
+    let s = tracer.stats();
+    assert_eq!((s.traces_received, s.spans_received), (10_000, 50_000));
+    assert_eq!((s.traces_sent, s.spans_sent, s.payloads_sent), (0, 0, 0));
+    assert_eq!(s.traces_dropped.total(), 10_000, "{s:?}");
+    assert_eq!(s.spans_dropped.total(), 50_000, "{s:?}");
+    assert!(s.traces_dropped.queue_full > 0, "{s:?}");
+    assert_eq!(
+        s.traces_dropped.rejected + s.traces_dropped.too_large,
+        0,
+        "{s:?}"
+    );
+}
