@@ -15,3 +15,8 @@
 pub mod kitchen;
 pub mod sandwich;
 pub mod tree;
+
+/// The README's Rust snippets, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
