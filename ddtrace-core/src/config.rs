@@ -24,6 +24,8 @@ use std::time::Duration;
 
 use crate::encode::ApiVersion;
 use crate::log;
+use crate::propagation::{DEFAULT_PROPAGATION_STYLES, PropagationStyle, parse_style_list};
+use crate::sampler::{SamplingRule, parse_sampling_rules};
 use crate::span_data::{Str, TagMap};
 use crate::tag::TagValue;
 
@@ -65,6 +67,13 @@ pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
 /// How long dropping the tracer's writer waits to deliver what it buffered
 /// (`DD_TRACE_SHUTDOWN_TIMEOUT_SECONDS`).
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Traces per second that sampling rules may keep (`DD_TRACE_RATE_LIMIT`).
+pub const DEFAULT_RATE_LIMIT: f64 = 100.0;
+/// Longest `x-datadog-tags` header injected or extracted (`DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH`;
+/// 0 turns the header off).
+pub const DEFAULT_X_DATADOG_TAGS_MAX_LENGTH: usize = 512;
+/// Propagation styles, both ways, when `DD_TRACE_PROPAGATION_STYLE[_INJECT|_EXTRACT]` are unset.
+pub const DEFAULT_PROPAGATION_STYLE: &str = "datadog,tracecontext,baggage";
 /// Smallest request body limit accepted from configuration.
 const MIN_MAX_PAYLOAD_BYTES: usize = 1024;
 
@@ -200,6 +209,12 @@ pub struct Config {
     pub(crate) max_payload_bytes: usize,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) test_session_token: Option<String>,
+    pub(crate) sampling_rules: Vec<SamplingRule>,
+    pub(crate) sample_rate: Option<f64>,
+    pub(crate) rate_limit: f64,
+    pub(crate) propagation_style_inject: Vec<PropagationStyle>,
+    pub(crate) propagation_style_extract: Vec<PropagationStyle>,
+    pub(crate) x_datadog_tags_max_length: usize,
     pub(crate) warnings: Vec<ConfigWarning>,
 }
 
@@ -315,6 +330,38 @@ impl Config {
         self.test_session_token.as_deref()
     }
 
+    /// Trace sampling rules (`DD_TRACE_SAMPLING_RULES`), tried in order.
+    pub fn sampling_rules(&self) -> &[SamplingRule] {
+        &self.sampling_rules
+    }
+
+    /// The catch-all sampling rate (`DD_TRACE_SAMPLE_RATE`), tried after the rules.
+    pub fn sample_rate(&self) -> Option<f64> {
+        self.sample_rate
+    }
+
+    /// Traces per second the sampling rules may keep (`DD_TRACE_RATE_LIMIT`).
+    pub fn rate_limit(&self) -> f64 {
+        self.rate_limit
+    }
+
+    /// Styles injected, in order (`DD_TRACE_PROPAGATION_STYLE_INJECT`, else
+    /// `DD_TRACE_PROPAGATION_STYLE`); empty for `none`.
+    pub fn propagation_style_inject(&self) -> &[PropagationStyle] {
+        &self.propagation_style_inject
+    }
+
+    /// Styles extracted, in order (`DD_TRACE_PROPAGATION_STYLE_EXTRACT`, else
+    /// `DD_TRACE_PROPAGATION_STYLE`); empty for `none`.
+    pub fn propagation_style_extract(&self) -> &[PropagationStyle] {
+        &self.propagation_style_extract
+    }
+
+    /// Longest `x-datadog-tags` header (`DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH`; 0: off).
+    pub fn x_datadog_tags_max_length(&self) -> usize {
+        self.x_datadog_tags_max_length
+    }
+
     /// The values that were rejected while building this configuration (each was also logged once).
     pub fn warnings(&self) -> &[ConfigWarning] {
         &self.warnings
@@ -350,6 +397,12 @@ impl Config {
             "max_buffered_spans": self.max_buffered_spans,
             "max_payload_bytes": self.max_payload_bytes,
             "tags": tags,
+            "sample_rate": self.sample_rate,
+            "rate_limit": self.rate_limit,
+            "sampling_rules": self.sampling_rules.iter().map(SamplingRule::describe).collect::<Vec<_>>(),
+            "propagation_style_inject": self.propagation_style_inject.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "propagation_style_extract": self.propagation_style_extract.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "x_datadog_tags_max_length": self.x_datadog_tags_max_length,
         })
     }
 }
@@ -379,6 +432,14 @@ pub struct ConfigBuilder {
     max_payload_bytes: Option<usize>,
     shutdown_timeout: Option<Duration>,
     test_session_token: Option<String>,
+    sampling_rules: Option<Vec<SamplingRule>>,
+    sampling_rules_json: Option<String>,
+    sample_rate: Option<f64>,
+    rate_limit: Option<f64>,
+    propagation_style: Option<Vec<PropagationStyle>>,
+    propagation_style_inject: Option<Vec<PropagationStyle>>,
+    propagation_style_extract: Option<Vec<PropagationStyle>>,
+    x_datadog_tags_max_length: Option<usize>,
 }
 
 impl ConfigBuilder {
@@ -513,6 +574,58 @@ impl ConfigBuilder {
     /// `DD_TEST_SESSION_TOKEN`).
     pub fn test_session_token(mut self, token: impl Into<String>) -> Self {
         self.test_session_token = Some(token.into());
+        self
+    }
+
+    /// Trace sampling rules, tried in order (overrides `DD_TRACE_SAMPLING_RULES`).
+    pub fn sampling_rules(mut self, rules: Vec<SamplingRule>) -> Self {
+        self.sampling_rules = Some(rules);
+        self
+    }
+
+    /// Trace sampling rules as the JSON of `DD_TRACE_SAMPLING_RULES` (overrides it; invalid
+    /// rules are reported and skipped).
+    pub fn sampling_rules_json(mut self, json: impl Into<String>) -> Self {
+        self.sampling_rules_json = Some(json.into());
+        self
+    }
+
+    /// The catch-all sampling rate, between 0 and 1 (overrides `DD_TRACE_SAMPLE_RATE`).
+    pub fn sample_rate(mut self, rate: f64) -> Self {
+        self.sample_rate = Some(rate);
+        self
+    }
+
+    /// Traces per second the sampling rules may keep, 0 or more (overrides
+    /// `DD_TRACE_RATE_LIMIT`).
+    pub fn rate_limit(mut self, per_second: f64) -> Self {
+        self.rate_limit = Some(per_second);
+        self
+    }
+
+    /// Propagation styles for both directions (overrides `DD_TRACE_PROPAGATION_STYLE`); empty
+    /// for none.
+    pub fn propagation_style(mut self, styles: Vec<PropagationStyle>) -> Self {
+        self.propagation_style = Some(styles);
+        self
+    }
+
+    /// Propagation styles injected (overrides `DD_TRACE_PROPAGATION_STYLE_INJECT`).
+    pub fn propagation_style_inject(mut self, styles: Vec<PropagationStyle>) -> Self {
+        self.propagation_style_inject = Some(styles);
+        self
+    }
+
+    /// Propagation styles extracted (overrides `DD_TRACE_PROPAGATION_STYLE_EXTRACT`).
+    pub fn propagation_style_extract(mut self, styles: Vec<PropagationStyle>) -> Self {
+        self.propagation_style_extract = Some(styles);
+        self
+    }
+
+    /// Longest `x-datadog-tags` header, 0 to turn it off (overrides
+    /// `DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH`).
+    pub fn x_datadog_tags_max_length(mut self, bytes: usize) -> Self {
+        self.x_datadog_tags_max_length = Some(bytes);
         self
     }
 
@@ -695,6 +808,72 @@ impl ConfigBuilder {
             .test_session_token
             .or_else(|| r.string("DD_TEST_SESSION_TOKEN"));
 
+        let sampling_rules = match (self.sampling_rules, self.sampling_rules_json) {
+            (Some(rules), _) => rules,
+            (None, Some(json)) => r.sampling_rules("sampling_rules", &json),
+            (None, None) => match r.string("DD_TRACE_SAMPLING_RULES") {
+                Some(json) => r.sampling_rules("DD_TRACE_SAMPLING_RULES", &json),
+                None => Vec::new(),
+            },
+        };
+        let rate_ok = |v: &f64| v.is_finite() && (0.0..=1.0).contains(v);
+        let sample_rate = match self.sample_rate {
+            Some(v) if rate_ok(&v) => Some(v),
+            Some(v) => {
+                r.reject(
+                    "sample_rate",
+                    &v.to_string(),
+                    "must be between 0 and 1; not used".into(),
+                );
+                None
+            }
+            None => r.parse::<f64>("DD_TRACE_SAMPLE_RATE", rate_ok, "a rate between 0 and 1"),
+        };
+        let limit_ok = |v: &f64| v.is_finite() && *v >= 0.0;
+        let rate_limit = match self.rate_limit {
+            Some(v) if limit_ok(&v) => v,
+            Some(v) => {
+                r.reject(
+                    "rate_limit",
+                    &v.to_string(),
+                    format!("must be 0 or more; using {DEFAULT_RATE_LIMIT}"),
+                );
+                DEFAULT_RATE_LIMIT
+            }
+            None => r
+                .parse::<f64>(
+                    "DD_TRACE_RATE_LIMIT",
+                    limit_ok,
+                    "a number of traces per second, 0 or more",
+                )
+                .unwrap_or(DEFAULT_RATE_LIMIT),
+        };
+        // Code (specific, then both ways) beats the environment (specific, then general).
+        let code_both = self.propagation_style;
+        let env_both = r.styles("DD_TRACE_PROPAGATION_STYLE");
+        let env_inject = r.styles("DD_TRACE_PROPAGATION_STYLE_INJECT");
+        let env_extract = r.styles("DD_TRACE_PROPAGATION_STYLE_EXTRACT");
+        let propagation_style_inject = self
+            .propagation_style_inject
+            .or_else(|| code_both.clone())
+            .or(env_inject)
+            .or_else(|| env_both.clone())
+            .unwrap_or_else(|| DEFAULT_PROPAGATION_STYLES.to_vec());
+        let propagation_style_extract = self
+            .propagation_style_extract
+            .or(code_both)
+            .or(env_extract)
+            .or(env_both)
+            .unwrap_or_else(|| DEFAULT_PROPAGATION_STYLES.to_vec());
+        let x_datadog_tags_max_length = self.x_datadog_tags_max_length.unwrap_or_else(|| {
+            r.parse::<usize>(
+                "DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH",
+                |_| true,
+                "a number of bytes, 0 or more",
+            )
+            .unwrap_or(DEFAULT_X_DATADOG_TAGS_MAX_LENGTH)
+        });
+
         if debug {
             log::set_debug(true);
         }
@@ -721,6 +900,12 @@ impl ConfigBuilder {
             max_payload_bytes,
             shutdown_timeout,
             test_session_token,
+            sampling_rules,
+            sample_rate,
+            rate_limit,
+            propagation_style_inject,
+            propagation_style_extract,
+            x_datadog_tags_max_length,
             warnings: r.warnings,
         }
     }
@@ -770,6 +955,40 @@ impl Reader<'_> {
         let v = self.env.get(name)?;
         let v = v.trim();
         (!v.is_empty()).then(|| v.to_owned())
+    }
+
+    /// Sampling rules from JSON; problems are reported under `variable`, naming the value.
+    fn sampling_rules(&mut self, variable: &str, json: &str) -> Vec<SamplingRule> {
+        let (rules, problems) = parse_sampling_rules(json);
+        if !problems.is_empty() {
+            self.reject(variable, json, problems.join("; "));
+        }
+        rules
+    }
+
+    /// A propagation style list: `None` when unset or when no entry is a style (warned, the
+    /// default applies); `none` alone gives an empty list.
+    fn styles(&mut self, name: &str) -> Option<Vec<PropagationStyle>> {
+        let raw = self.string(name)?;
+        let (styles, unknown) = parse_style_list(&raw);
+        if !unknown.is_empty() {
+            let fallback = if styles.is_empty() && !raw.to_ascii_lowercase().contains("none") {
+                format!("using the default ({DEFAULT_PROPAGATION_STYLE})")
+            } else {
+                "they are ignored".to_owned()
+            };
+            self.reject(
+                name,
+                &raw,
+                format!(
+                    "unknown style(s) {unknown:?} (expected datadog, tracecontext, b3multi, b3, baggage or none); {fallback}"
+                ),
+            );
+            if styles.is_empty() && !raw.to_ascii_lowercase().contains("none") {
+                return None;
+            }
+        }
+        Some(styles)
     }
 
     fn bool(&mut self, name: &str, default: bool) -> bool {
@@ -1200,6 +1419,126 @@ mod tests {
         assert_eq!(c.flush_interval(), DEFAULT_FLUSH_INTERVAL);
         assert_eq!(c.max_payload_bytes(), DEFAULT_MAX_PAYLOAD_BYTES);
         assert_eq!(c.warnings().len(), 3);
+    }
+
+    #[test]
+    fn sampling_and_propagation_defaults() {
+        let c = build(&[]);
+        assert!(c.sampling_rules().is_empty());
+        assert_eq!(c.sample_rate(), None);
+        assert_eq!(c.rate_limit(), DEFAULT_RATE_LIMIT);
+        assert_eq!(c.propagation_style_inject(), DEFAULT_PROPAGATION_STYLES);
+        assert_eq!(c.propagation_style_extract(), DEFAULT_PROPAGATION_STYLES);
+        assert_eq!(
+            c.x_datadog_tags_max_length(),
+            DEFAULT_X_DATADOG_TAGS_MAX_LENGTH
+        );
+        assert_eq!(
+            parse_style_list(DEFAULT_PROPAGATION_STYLE).0,
+            DEFAULT_PROPAGATION_STYLES
+        );
+    }
+
+    #[test]
+    fn sampling_and_propagation_from_environment() {
+        use PropagationStyle::*;
+        let c = build(&[
+            (
+                "DD_TRACE_SAMPLING_RULES",
+                r#"[{"service":"a*","sample_rate":0.5},{"name":"x","sample_rate":1}]"#,
+            ),
+            ("DD_TRACE_SAMPLE_RATE", "0.25"),
+            ("DD_TRACE_RATE_LIMIT", "7"),
+            ("DD_TRACE_PROPAGATION_STYLE", "b3multi,tracecontext"),
+            ("DD_TRACE_PROPAGATION_STYLE_EXTRACT", "none"),
+            ("DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH", "0"),
+        ]);
+        assert!(c.warnings().is_empty(), "{:?}", c.warnings());
+        assert_eq!(c.sampling_rules().len(), 2);
+        assert_eq!(c.sampling_rules()[0].sample_rate(), 0.5);
+        assert_eq!(c.sample_rate(), Some(0.25));
+        assert_eq!(c.rate_limit(), 7.0);
+        assert_eq!(c.propagation_style_inject(), [B3Multi, TraceContext]);
+        assert!(c.propagation_style_extract().is_empty());
+        assert_eq!(c.x_datadog_tags_max_length(), 0);
+        let j = c.to_json();
+        assert_eq!(j["propagation_style_inject"][0], "b3multi");
+        assert_eq!(j["sample_rate"], 0.25);
+    }
+
+    #[test]
+    fn sampling_and_propagation_code_beats_environment() {
+        use PropagationStyle::*;
+        let map: HashMap<&str, &str> = [
+            ("DD_TRACE_SAMPLING_RULES", r#"[{"sample_rate":1}]"#),
+            ("DD_TRACE_SAMPLE_RATE", "0.1"),
+            ("DD_TRACE_RATE_LIMIT", "1"),
+            ("DD_TRACE_PROPAGATION_STYLE_INJECT", "b3"),
+        ]
+        .into();
+        let c = Config::builder()
+            .sampling_rules_json(r#"[{"sample_rate":0},{"sample_rate":0.5}]"#)
+            .sample_rate(0.9)
+            .rate_limit(50.0)
+            .propagation_style(vec![Datadog])
+            .propagation_style_extract(vec![Baggage])
+            .x_datadog_tags_max_length(100)
+            .build_from(&map);
+        assert_eq!(c.sampling_rules().len(), 2);
+        assert_eq!(c.sample_rate(), Some(0.9));
+        assert_eq!(c.rate_limit(), 50.0);
+        // Code (specific, then both ways) beats the environment.
+        assert_eq!(c.propagation_style_inject(), [Datadog]);
+        assert_eq!(c.propagation_style_extract(), [Baggage]);
+        assert_eq!(c.x_datadog_tags_max_length(), 100);
+        let c = Config::builder()
+            .sampling_rules(vec![SamplingRule::new(0.3)])
+            .propagation_style_inject(vec![])
+            .build_from(&map);
+        assert_eq!(c.sampling_rules()[0].sample_rate(), 0.3);
+        assert!(c.propagation_style_inject().is_empty());
+    }
+
+    #[test]
+    fn invalid_sampling_and_propagation_warn() {
+        let rules = r#"[{"service":"a"},{"sample_rate":0.5}]"#;
+        let c = build(&[
+            ("DD_TRACE_SAMPLING_RULES", rules),
+            ("DD_TRACE_SAMPLE_RATE", "1.5"),
+            ("DD_TRACE_RATE_LIMIT", "-1"),
+            ("DD_TRACE_PROPAGATION_STYLE", "jaeger"),
+            ("DD_TRACE_PROPAGATION_STYLE_EXTRACT", "datadog,xray"),
+            ("DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH", "big"),
+        ]);
+        assert_eq!(c.sampling_rules().len(), 1, "the valid rule is kept");
+        assert_eq!(c.sample_rate(), None);
+        assert_eq!(c.rate_limit(), DEFAULT_RATE_LIMIT);
+        assert_eq!(c.propagation_style_inject(), DEFAULT_PROPAGATION_STYLES);
+        assert_eq!(c.propagation_style_extract(), [PropagationStyle::Datadog]);
+        assert_eq!(
+            c.x_datadog_tags_max_length(),
+            DEFAULT_X_DATADOG_TAGS_MAX_LENGTH
+        );
+        let vars: Vec<(&str, &str)> = c
+            .warnings()
+            .iter()
+            .map(|w| (w.variable.as_str(), w.value.as_str()))
+            .collect();
+        assert_eq!(
+            vars,
+            [
+                ("DD_TRACE_SAMPLING_RULES", rules),
+                ("DD_TRACE_SAMPLE_RATE", "1.5"),
+                ("DD_TRACE_RATE_LIMIT", "-1"),
+                ("DD_TRACE_PROPAGATION_STYLE", "jaeger"),
+                ("DD_TRACE_PROPAGATION_STYLE_EXTRACT", "datadog,xray"),
+                ("DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH", "big"),
+            ]
+        );
+        assert!(c.warnings()[0].message.contains("no sample_rate"));
+        let c = build(&[("DD_TRACE_SAMPLING_RULES", "not json")]);
+        assert!(c.sampling_rules().is_empty());
+        assert!(c.warnings()[0].message.contains("invalid JSON"));
     }
 
     #[test]

@@ -20,13 +20,19 @@ pub(crate) enum Entry {
     Span(Box<OpenSpan>),
     /// A context attached to this thread (a parent for new spans, no data of its own).
     Context(u64, SpanContext),
+    /// A span whose data is shared with a [`SharedSpan`](crate::SharedSpan) handle (how an
+    /// OpenTracing span, activated by reference, becomes the active span); keyed by span id.
+    Shared(u64, SpanContext, SharedCell),
 }
+
+/// The data of a shared span; `None` once finished.
+pub(crate) type SharedCell = Arc<crate::span::SharedInner>;
 
 impl Entry {
     fn key(&self) -> u64 {
         match self {
             Entry::Span(s) => s.data.span_id,
-            Entry::Context(k, _) => *k,
+            Entry::Context(k, _) | Entry::Shared(k, ..) => *k,
         }
     }
 }
@@ -66,13 +72,11 @@ pub(crate) fn with_span<R>(key: u64, f: impl FnOnce(&mut OpenSpan) -> R) -> Opti
     STACK
         .try_with(|s| {
             let mut s = s.try_borrow_mut().ok()?;
-            s.iter_mut()
-                .rev()
-                .find_map(|e| match e {
-                    Entry::Span(open) if open.data.span_id == key => Some(&mut **open),
-                    _ => None,
-                })
-                .map(f)
+            match s.iter_mut().rev().find(|e| e.key() == key)? {
+                Entry::Span(open) => Some(f(open)),
+                Entry::Shared(_, _, cell) => cell.with(f),
+                Entry::Context(..) => None,
+            }
         })
         .ok()
         .flatten()
@@ -101,7 +105,7 @@ pub(crate) fn active_parent() -> Option<Parent> {
                     span_id: open.data.span_id,
                     service: open.data.service.clone(),
                 },
-                Entry::Context(_, ctx) => ctx.to_parent(),
+                Entry::Context(_, ctx) | Entry::Shared(_, ctx, _) => ctx.to_parent(),
             })
         })
         .ok()
@@ -113,6 +117,7 @@ pub(crate) fn active_span_key() -> Option<u64> {
     STACK
         .try_with(|s| match s.try_borrow().ok()?.last()? {
             Entry::Span(open) => Some(open.data.span_id),
+            Entry::Shared(key, ..) => Some(*key),
             Entry::Context(..) => None,
         })
         .ok()
@@ -124,7 +129,7 @@ pub(crate) fn active_trace() -> Option<Arc<TraceState>> {
     STACK
         .try_with(|s| match s.try_borrow().ok()?.last()? {
             Entry::Span(open) => Some(Arc::clone(&open.trace)),
-            Entry::Context(_, ctx) => match &ctx.inner {
+            Entry::Context(_, ctx) | Entry::Shared(_, ctx, _) => match &ctx.inner {
                 CtxInner::Local { trace, .. } => Some(Arc::clone(trace)),
                 CtxInner::Remote(_) => None,
             },
@@ -138,7 +143,7 @@ pub(crate) fn active_context() -> Option<SpanContext> {
     STACK
         .try_with(|s| match s.try_borrow().ok()?.last()? {
             Entry::Span(open) => Some(open.context()),
-            Entry::Context(_, ctx) => Some(ctx.clone()),
+            Entry::Context(_, ctx) | Entry::Shared(_, ctx, _) => Some(ctx.clone()),
         })
         .ok()
         .flatten()
@@ -163,6 +168,9 @@ pub struct RemoteContext {
     pub links: Vec<SpanLink>,
     /// Baggage items.
     pub baggage: TagMap<String>,
+    /// Meta tags for the local root that continues this context (`_dd.propagation_error`,
+    /// `_dd.parent_id`), as extraction reported them.
+    pub local_root_tags: TagMap<String>,
 }
 
 #[derive(Clone)]

@@ -21,6 +21,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::config::Config;
 use crate::exporter::ChunkInfo;
+use crate::intern::intern;
 use crate::span_data::{SpanData, Str, TagMap};
 use crate::tag::{Stored, TagValue};
 
@@ -58,35 +59,88 @@ pub fn runtime_id() -> &'static str {
 }
 
 /// The service-level facts finalization needs, shared by a tracer and its chunks.
+///
+/// Every string it adds to spans is interned once, here, so finalizing a chunk borrows them
+/// (`Cow::Borrowed`) instead of allocating a copy per span.
 pub struct Finalizer {
-    service: String,
-    env: Option<String>,
-    version: Option<String>,
-    global_tags: RwLock<Arc<TagMap<TagValue>>>,
+    service: &'static str,
+    env: Option<Str>,
+    version: Option<Str>,
+    base_service: Str,
+    process_id: f64,
+    global_tags: RwLock<Arc<GlobalTags>>,
+}
+
+/// The global tags as set, and as they land on spans (keys and string values interned).
+#[derive(Clone, Default)]
+struct GlobalTags {
+    set: TagMap<TagValue>,
+    stored: Vec<(Str, GlobalValue)>,
+}
+
+#[derive(Clone)]
+enum GlobalValue {
+    Meta(Str),
+    Metric(f64),
+}
+
+impl GlobalTags {
+    fn new(set: TagMap<TagValue>) -> Self {
+        let stored = set
+            .iter()
+            .filter_map(|(k, v)| {
+                let value = match v.clone().into_stored() {
+                    Stored::Meta(s) => GlobalValue::Meta(Str::Borrowed(intern(&s))),
+                    Stored::Metric(m) => GlobalValue::Metric(m),
+                    Stored::Rejected(_) => return None,
+                };
+                Some((Str::Borrowed(intern(k)), value))
+            })
+            .collect();
+        GlobalTags { set, stored }
+    }
 }
 
 impl Finalizer {
     pub(crate) fn new(config: &Config) -> Self {
+        let service = intern(&config.service);
         Finalizer {
-            service: config.service.clone(),
-            env: config.env.clone(),
-            version: config.version.clone(),
-            global_tags: RwLock::new(Arc::new(config.global_tags.clone())),
+            service,
+            env: config.env.as_deref().map(|e| Str::Borrowed(intern(e))),
+            version: config.version.as_deref().map(|v| Str::Borrowed(intern(v))),
+            base_service: Str::Borrowed(service),
+            process_id: f64::from(std::process::id()),
+            global_tags: RwLock::new(Arc::new(GlobalTags::new(config.global_tags.clone()))),
         }
     }
 
     /// Adds or replaces a global tag (applied to every span exported from now on).
     pub(crate) fn set_global_tag(&self, key: Str, value: TagValue) {
         if let Ok(mut tags) = self.global_tags.write() {
-            Arc::make_mut(&mut tags).insert(key, value);
+            let mut set = tags.set.clone();
+            set.insert(key, value);
+            *tags = Arc::new(GlobalTags::new(set));
         }
     }
 
-    fn global_tags(&self) -> Arc<TagMap<TagValue>> {
+    fn global_tags(&self) -> Arc<GlobalTags> {
         self.global_tags
             .read()
             .map(|t| Arc::clone(&t))
             .unwrap_or_default()
+    }
+}
+
+/// `_dd.p.dm` values of the known mechanisms, so the common ones cost no allocation.
+const DECISION_MAKERS: [&str; 16] = [
+    "-0", "-1", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9", "-10", "-11", "-12", "-13", "-14",
+    "-15",
+];
+
+fn decision_maker(m: u8) -> Str {
+    match DECISION_MAKERS.get(usize::from(m)) {
+        Some(s) => Str::Borrowed(s),
+        None => Str::Owned(format!("-{m}")),
     }
 }
 
@@ -107,32 +161,30 @@ pub(crate) fn finalize_chunk(
     }
     let global = f.global_tags();
     for span in &mut spans {
-        for (k, v) in global.iter() {
-            match v.clone().into_stored() {
-                Stored::Meta(s) => {
+        for (k, v) in &global.stored {
+            match v {
+                GlobalValue::Meta(s) => {
                     if !span.metrics.contains_key(k) {
-                        span.meta.insert_if_absent(Str::Owned(k.to_owned()), s);
+                        span.meta.insert_if_absent(k.clone(), s.clone());
                     }
                 }
-                Stored::Metric(m) => {
+                GlobalValue::Metric(m) => {
                     if !span.meta.contains_key(k) {
-                        span.metrics.insert_if_absent(Str::Owned(k.to_owned()), m);
+                        span.metrics.insert_if_absent(k.clone(), *m);
                     }
                 }
-                Stored::Rejected(_) => {}
             }
         }
         if let Some(env) = &f.env {
-            span.meta.insert_if_absent("env", Str::Owned(env.clone()));
+            span.meta.insert_if_absent("env", env.clone());
         }
         if span.service == f.service {
             if let Some(version) = &f.version {
-                span.meta
-                    .insert_if_absent("version", Str::Owned(version.clone()));
+                span.meta.insert_if_absent("version", version.clone());
             }
         } else {
             span.meta
-                .insert_if_absent(BASE_SERVICE_KEY, Str::Owned(f.service.clone()));
+                .insert_if_absent(BASE_SERVICE_KEY, f.base_service.clone());
         }
         if let Some(origin) = &info.origin {
             span.meta.insert_if_absent(ORIGIN_KEY, origin.clone());
@@ -142,8 +194,7 @@ pub(crate) fn finalize_chunk(
             span.meta
                 .insert_if_absent("language", Str::Borrowed("rust"));
             span.meta.insert("runtime-id", Str::Borrowed(runtime_id()));
-            span.metrics
-                .insert("process_id", f64::from(std::process::id()));
+            span.metrics.insert("process_id", f.process_id);
             if let Some(r) = info.rates.agent {
                 span.metrics.insert("_dd.agent_psr", r);
             }
@@ -164,8 +215,7 @@ pub(crate) fn finalize_chunk(
         }
     }
     if let Some(m) = info.mechanism {
-        root.meta
-            .insert(DECISION_MAKER_KEY, Str::Owned(format!("-{m}")));
+        root.meta.insert(DECISION_MAKER_KEY, decision_maker(m));
     }
     if info.trace_id.high() != 0 {
         root.meta.insert(

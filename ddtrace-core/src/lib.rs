@@ -62,8 +62,11 @@ mod exporter;
 pub mod finalize;
 mod id;
 mod instrument;
+mod intern;
 mod log;
+pub mod propagation;
 mod rates;
+pub mod sampler;
 mod span;
 mod span_data;
 mod tag;
@@ -89,7 +92,10 @@ pub use exporter::{
 pub use instrument::{Instrument, Instrumented, WithContext, spawn, with_current_context};
 pub use log::{Level as LogLevel, set_log_sink};
 pub use rates::{AgentRates, DEFAULT_RATE_KEY};
-pub use span::{ActiveSpan, Entered, MANUAL_DROP, MANUAL_KEEP, RootSpan, Span, SpanGuard};
+pub use span::{
+    ActiveSpan, Entered, MANUAL_DROP, MANUAL_KEEP, RootSpan, SharedScope, SharedSpan, Span,
+    SpanGuard,
+};
 pub use span_data::{AttributeValue, SpanData, SpanEvent, SpanLink, Str, TagMap, TraceId};
 pub use tag::TagValue;
 pub use trace::{AUTO_KEEP, AUTO_REJECT, USER_KEEP, USER_REJECT};
@@ -104,6 +110,48 @@ pub use ddtrace_macros::trace;
 /// Built from the environment on first use unless [`set_global_tracer`] set one.
 pub fn tracer() -> Tracer {
     tracer::global()
+}
+
+/// Installs a tracer built from `config` as the process-wide tracer and returns a guard that
+/// delivers everything still buffered when it is dropped (at the end of `main`), waiting at most
+/// the configured shutdown timeout.
+///
+/// ```no_run
+/// // First thing in `main`:
+/// let _tracing = ddtrace_core::init(ddtrace_core::Config::builder().service("svc").build());
+/// // ... the application ...
+/// // When `_tracing` goes out of scope at the end of `main`, buffered traces are delivered.
+/// ```
+pub fn init(config: Config) -> TracerGuard {
+    let tracer = Tracer::new(config);
+    set_global_tracer(tracer.clone());
+    TracerGuard { tracer }
+}
+
+/// Shuts the process-wide tracer down when dropped: see [`init`].
+#[must_use = "dropping the guard at once shuts the tracer down; bind it: `let _tracing = ...`"]
+#[derive(Debug)]
+pub struct TracerGuard {
+    tracer: Tracer,
+}
+
+impl TracerGuard {
+    /// The tracer this guard shuts down.
+    pub fn tracer(&self) -> &Tracer {
+        &self.tracer
+    }
+}
+
+impl Drop for TracerGuard {
+    fn drop(&mut self) {
+        let timeout = self.tracer.config().shutdown_timeout();
+        if !self.tracer.shutdown(timeout) {
+            crate::log::log(
+                crate::log::Level::Warn,
+                format_args!("shutdown: not everything was delivered within {timeout:?}"),
+            );
+        }
+    }
 }
 
 /// Starts a span active until the guard drops: a child of the active span, or the root of a new

@@ -14,7 +14,7 @@
 //! `metrics`, as the reference tracer does.
 
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::context::{self, Entry, SpanContext};
@@ -159,6 +159,23 @@ macro_rules! span_methods {
             $self.with_open(move |s| s.set_error(info));
         }
 
+        /// Marks the span as an error from explicit parts: `error.type`, `error.message` and,
+        /// when given, `error.stack` (what OpenTracing's `error.kind` / `message` / `stack` log
+        /// fields carry).
+        pub fn set_error_details(
+            $($ref)* $self,
+            kind: impl Into<Str>,
+            message: impl Into<String>,
+            stack: Option<String>,
+        ) {
+            let info = ErrorInfo {
+                kind: kind.into(),
+                message: message.into(),
+                stack,
+            };
+            $self.with_open(move |s| s.set_error(info));
+        }
+
         /// Sets or clears the error flag alone, like the reference's `span.error = 1`.
         pub fn set_error_flag($($ref)* $self, error: bool) {
             $self.with_open(move |s| s.data.error = error);
@@ -178,6 +195,21 @@ macro_rules! span_methods {
             let event = SpanEvent {
                 name: name.into(),
                 time_unix_nano: unix_ns(SystemTime::now()) as u64,
+                attributes: attributes.into_iter().collect::<TagMap<AttributeValue>>(),
+            };
+            $self.with_open(move |s| s.data.events.push(event));
+        }
+
+        /// Adds an event with attributes at an explicit time (OpenTracing logs with a timestamp).
+        pub fn add_event_at<K: Into<Str>>(
+            $($ref)* $self,
+            name: impl Into<Str>,
+            time: SystemTime,
+            attributes: impl IntoIterator<Item = (K, AttributeValue)>,
+        ) {
+            let event = SpanEvent {
+                name: name.into(),
+                time_unix_nano: unix_ns(time) as u64,
                 attributes: attributes.into_iter().collect::<TagMap<AttributeValue>>(),
             };
             $self.with_open(move |s| s.data.events.push(event));
@@ -396,6 +428,137 @@ impl Span {
 impl Drop for Span {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+impl Span {
+    /// Turns this span into a [`SharedSpan`]: a cloneable handle that can be activated by
+    /// reference (what the OpenTracing bridge needs).
+    pub fn into_shared(mut self) -> SharedSpan {
+        let open = self.open.take();
+        let context = open.as_deref().map(OpenSpan::context);
+        SharedSpan {
+            cell: Arc::new(SharedInner(Mutex::new(open))),
+            context,
+        }
+    }
+}
+
+/// The data of a shared span, finished when the last handle (user's or active stack's) goes.
+pub(crate) struct SharedInner(Mutex<Option<Box<OpenSpan>>>);
+
+impl SharedInner {
+    /// Runs `f` on the span if it is still open.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut OpenSpan) -> R) -> Option<R> {
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_deref_mut().map(f)
+    }
+
+    fn take(&self) -> Option<Box<OpenSpan>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+impl Drop for SharedInner {
+    fn drop(&mut self) {
+        let open = self.0.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(open) = open {
+            open.finish(Instant::now());
+        }
+    }
+}
+
+/// A span shared between handles: cloneable, `Send` and `Sync`, activated by reference
+/// ([`activate`](SharedSpan::activate)) rather than entered by value. Tags and errors go through a
+/// small per-span lock. It finishes on [`finish`](SharedSpan::finish), or when the last handle
+/// and the last activation are gone.
+///
+/// This is how a span owned by another API (an OpenTracing span) becomes the active span that
+/// [`current_span`](crate::current_span) returns.
+#[derive(Clone)]
+pub struct SharedSpan {
+    cell: Arc<SharedInner>,
+    context: Option<SpanContext>,
+}
+
+impl std::fmt::Debug for SharedSpan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedSpan")
+            .field("context", &self.context)
+            .field("recording", &self.is_recording())
+            .finish()
+    }
+}
+
+impl SharedSpan {
+    fn with_open<R>(&self, f: impl FnOnce(&mut OpenSpan) -> R) -> Option<R> {
+        self.cell.with(f)
+    }
+
+    fn with_ref<R>(&self, f: impl FnOnce(&OpenSpan) -> R) -> Option<R> {
+        self.cell.with(|s| f(s))
+    }
+
+    span_methods!(ref);
+
+    /// Whether the span still records (false once finished, or when tracing is disabled).
+    pub fn is_recording(&self) -> bool {
+        self.cell.with(|_| ()).is_some()
+    }
+
+    /// The span's context, even after it has finished (`None` only when tracing is disabled).
+    pub fn span_context(&self) -> Option<&SpanContext> {
+        self.context.as_ref()
+    }
+
+    /// Makes the span active on this thread until the returned scope drops. Closing the scope
+    /// does not finish the span.
+    pub fn activate(&self) -> SharedScope {
+        // The live context while the span is open (its service may have changed since start),
+        // else the one captured when it became shared.
+        let live = self.cell.with(|s| s.context());
+        let key = match live.as_ref().or(self.context.as_ref()) {
+            Some(ctx) => {
+                let key = ctx.span_id();
+                context::push(Entry::Shared(key, ctx.clone(), Arc::clone(&self.cell)));
+                key
+            }
+            None => 0,
+        };
+        SharedScope {
+            key,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Finishes the span now; later calls do nothing.
+    pub fn finish(&self) {
+        if let Some(open) = self.cell.take() {
+            open.finish(Instant::now());
+        }
+    }
+
+    /// Finishes the span at an explicit wall-clock time; later calls do nothing.
+    pub fn finish_at(&self, end: SystemTime) {
+        if let Some(open) = self.cell.take() {
+            open.finish_at(end);
+        }
+    }
+}
+
+/// An activation of a [`SharedSpan`]; dropping it restores the previously active span. `!Send`.
+#[must_use = "the span is active only while this scope lives"]
+#[derive(Debug)]
+pub struct SharedScope {
+    key: u64,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for SharedScope {
+    fn drop(&mut self) {
+        if self.key != 0 {
+            let _ = context::remove(self.key);
+        }
     }
 }
 

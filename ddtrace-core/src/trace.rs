@@ -66,6 +66,10 @@ pub(crate) struct TraceState {
     pub(crate) local_root_id: u64,
     pub(crate) origin: Option<Str>,
     pub(crate) propagation_tags: Option<Arc<TagMap<Str>>>,
+    /// The upstream W3C tracestate, re-injected downstream (other vendors' members kept).
+    pub(crate) tracestate: Option<String>,
+    /// Baggage received from upstream, re-injected downstream.
+    pub(crate) baggage: Option<Arc<TagMap<String>>>,
     priority: AtomicI32,
     mechanism: AtomicU8,
     open: AtomicUsize,
@@ -78,6 +82,8 @@ pub(crate) struct TraceSeed {
     pub(crate) local_root_id: u64,
     pub(crate) origin: Option<Str>,
     pub(crate) propagation_tags: Option<Arc<TagMap<Str>>>,
+    pub(crate) tracestate: Option<String>,
+    pub(crate) baggage: Option<Arc<TagMap<String>>>,
     pub(crate) decision: Decision,
 }
 
@@ -90,6 +96,8 @@ impl TraceState {
             local_root_id: seed.local_root_id,
             origin: seed.origin,
             propagation_tags: seed.propagation_tags,
+            tracestate: seed.tracestate,
+            baggage: seed.baggage,
             priority: AtomicI32::new(seed.decision.priority),
             mechanism: AtomicU8::new(seed.decision.mechanism.unwrap_or(NO_MECHANISM)),
             open: AtomicUsize::new(1),
@@ -132,10 +140,16 @@ impl TraceState {
         self.mechanism.store(mechanism, Ordering::Relaxed);
     }
 
-    /// Records the sampling rates used for the decision (`_dd.*_psr`).
-    #[allow(dead_code)] // used by the sampler
-    pub(crate) fn set_rates(&self, rates: SamplingRates) {
-        self.buf().rates = rates;
+    /// Records the sampler's decision: priority, decision maker and the rates it used.
+    pub(crate) fn set_decision(&self, d: &crate::sampler::SamplingDecision) {
+        self.set_priority(d.priority, d.mechanism);
+        if d.agent_psr.is_some() || d.rule_psr.is_some() || d.limit_psr.is_some() {
+            self.buf().rates = SamplingRates {
+                agent: d.agent_psr,
+                rule: d.rule_psr,
+                limit: d.limit_psr,
+            };
+        }
     }
 
     /// Applies a root-span change made from a thread that does not hold the root.
@@ -205,7 +219,12 @@ impl TraceState {
         }
     }
 
-    fn export(&self, spans: Vec<SpanData>, rates: SamplingRates, partial: bool) {
+    fn export(&self, mut spans: Vec<SpanData>, rates: SamplingRates, partial: bool) {
+        // The buffer grew by doubling; give back the unused tail (an in-place shrink for the
+        // allocator) so a buffered chunk costs what it holds.
+        if spans.capacity() - spans.len() > spans.len() / 4 {
+            spans.shrink_to_fit();
+        }
         let tracer = &self.tracer;
         tracer.exporter.export(TraceChunk {
             spans,

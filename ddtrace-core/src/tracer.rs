@@ -1,21 +1,27 @@
 //! The tracer: starts spans, owns the configuration and the exporter; and the process-wide
 //! tracer reachable from anywhere, like the reference's `from ddtrace import tracer`.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Config;
+use crate::context::CtxInner;
 use crate::context::{self, Entry, Parent, SpanContext};
 use crate::error;
 use crate::exporter::{Exporter, NoopExporter};
 use crate::finalize::{Finalizer, TOP_LEVEL_KEY};
+use crate::intern::intern;
 use crate::log::{self, Level};
+use crate::propagation::{Extractor, InjectContext, Injector, PROPAGATION_ERROR_KEY, Propagator};
 use crate::rates::AgentRates;
+use crate::sampler::{Sampler, SamplingInput};
 use crate::span::{ActiveSpan, OpenSpan, RootSpan, Span, SpanGuard, unix_ns};
 use crate::span_data::{SpanData, SpanLink, Str, TagMap};
+use crate::tag::Stored;
 use crate::tag::TagValue;
-use crate::trace::{AUTO_KEEP, Decision, MECHANISM_DEFAULT, SpanStats, TraceSeed, TraceState};
+use crate::trace::{
+    AUTO_KEEP, Decision, MECHANISM_DEFAULT, MECHANISM_MANUAL, SpanStats, TraceSeed, TraceState,
+};
 
 /// Shared state of a tracer.
 pub(crate) struct TracerInner {
@@ -25,9 +31,12 @@ pub(crate) struct TracerInner {
     pub(crate) exporter: Box<dyn Exporter>,
     pub(crate) finalizer: Arc<Finalizer>,
     pub(crate) stats: SpanStats,
-    /// The agent's sampling rates, fed by the writer.
-    #[allow(dead_code)] // read by the sampler
-    pub(crate) rates: Arc<AgentRates>,
+    /// Decides, once per trace at its local root, whether the trace is kept.
+    pub(crate) sampler: Sampler,
+    /// Injects and extracts trace context in the configured styles.
+    pub(crate) propagator: Propagator,
+    /// `DD_ENV`, or empty: the agent's rate table is keyed by it.
+    pub(crate) env: &'static str,
 }
 
 /// A tracer: starts spans and sends finished traces to its exporter.
@@ -72,20 +81,6 @@ impl std::fmt::Debug for Tracer {
     }
 }
 
-/// Interns a configuration string so spans can borrow it (`Cow::Borrowed`) at no cost.
-/// Called only when a tracer is built, so the set stays as small as the set of configurations.
-fn intern(s: &str) -> &'static str {
-    static SET: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let set = SET.get_or_init(|| Mutex::new(HashSet::new()));
-    let mut set = set.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(found) = set.get(s) {
-        return found;
-    }
-    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
-    set.insert(leaked);
-    leaked
-}
-
 impl Tracer {
     /// A tracer with the exporter its configuration names (the Datadog Agent writer).
     pub fn new(config: Config) -> Tracer {
@@ -123,9 +118,11 @@ impl Tracer {
                 service: Str::Borrowed(intern(&config.service)),
                 finalizer: Arc::new(Finalizer::new(&config)),
                 exporter,
+                sampler: Sampler::new(&config, rates),
+                propagator: Propagator::new(&config),
+                env: config.env.as_deref().map_or("", intern),
                 config,
                 stats: SpanStats::default(),
-                rates,
             }),
         }
     }
@@ -169,6 +166,77 @@ impl Tracer {
     /// The context of the active span or attached context.
     pub fn current_context(&self) -> Option<SpanContext> {
         context::active_context()
+    }
+
+    /// Reads a trace context from incoming headers (any carrier: `http::HeaderMap`,
+    /// `HashMap<String, String>`, ...) in the configured extraction styles
+    /// (`DD_TRACE_PROPAGATION_STYLE_EXTRACT`). Start the local root with
+    /// [`SpanBuilder::child_of`]. `None` when no style found a valid context; malformed headers
+    /// are counted and explained in debug logs, never an error.
+    pub fn extract(&self, carrier: &dyn Extractor) -> Option<SpanContext> {
+        let extracted = self.inner.propagator.extract(carrier)?;
+        let root_tags: TagMap<String> = extracted
+            .root_tags()
+            .into_iter()
+            .map(|(k, v)| (Str::Borrowed(k), v))
+            .collect();
+        let mut remote = extracted.context?;
+        remote.local_root_tags = root_tags;
+        Some(SpanContext::remote(remote))
+    }
+
+    /// Writes `context` into outgoing headers in the configured injection styles
+    /// (`DD_TRACE_PROPAGATION_STYLE_INJECT`). The sampling decision travels with it (it is made
+    /// when the trace starts, so always before any injection).
+    pub fn inject(&self, context: &SpanContext, carrier: &mut dyn Injector) {
+        let propagator = &self.inner.propagator;
+        match &context.inner {
+            CtxInner::Local { trace, span_id, .. } => {
+                let tags = context.propagation_tags();
+                let no_baggage = TagMap::new();
+                let ctx = InjectContext {
+                    trace_id: trace.trace_id,
+                    span_id: *span_id,
+                    sampling_priority: Some(trace.priority()),
+                    origin: trace.origin.as_deref(),
+                    propagation_tags: &tags,
+                    tracestate: trace.tracestate.as_deref(),
+                    baggage: trace.baggage.as_deref().unwrap_or(&no_baggage),
+                };
+                if let Some(error) = propagator.inject(&ctx, carrier).propagation_error {
+                    trace.update_root(|r| {
+                        r.tag(
+                            Str::Borrowed(PROPAGATION_ERROR_KEY),
+                            Stored::Meta(Str::Borrowed(error)),
+                        )
+                    });
+                }
+            }
+            CtxInner::Remote(r) => {
+                let ctx = InjectContext {
+                    trace_id: r.trace_id,
+                    span_id: r.span_id,
+                    sampling_priority: r.sampling_priority,
+                    origin: r.origin.as_deref(),
+                    propagation_tags: &r.propagation_tags,
+                    tracestate: r.tracestate.as_deref(),
+                    baggage: &r.baggage,
+                };
+                let _ = propagator.inject(&ctx, carrier);
+            }
+        }
+    }
+
+    /// Injects the active span's context (see [`inject`](Tracer::inject)); returns whether
+    /// there was one.
+    pub fn inject_current(&self, carrier: &mut dyn Injector) -> bool {
+        match context::active_context() {
+            Some(ctx) => {
+                self.inject(&ctx, carrier);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Adds a tag to every span this tracer exports from now on (the reference's global
@@ -432,6 +500,13 @@ fn start_root(
         mechanism: Some(MECHANISM_DEFAULT),
         rates: Default::default(),
     };
+    let (tracestate, baggage) = match remote {
+        Some(r) => (
+            r.tracestate.clone(),
+            (!r.baggage.is_empty()).then(|| Arc::new(r.baggage.clone())),
+        ),
+        None => (None, None),
+    };
     let (trace_id, parent_id, origin, propagation_tags, links) = match remote {
         Some(r) => {
             if let Some(p) = r.sampling_priority {
@@ -474,6 +549,8 @@ fn start_root(
             local_root_id: span_id,
             origin,
             propagation_tags,
+            tracestate,
+            baggage,
             decision,
         },
     );
@@ -491,8 +568,30 @@ fn start_root(
         trace,
     });
     open.data.links = links;
+    if let Some(r) = remote {
+        for (k, v) in r.local_root_tags.iter() {
+            open.data
+                .meta
+                .insert(Str::Owned(k.to_owned()), Str::Owned(v.clone()));
+        }
+    }
     if let Some(extra) = options.extra {
         apply_extras(&mut open, *extra, now);
+    }
+    // The sampling decision, once per trace, before anything can be injected: unless upstream
+    // decided (honoured, not redone) or a start tag asked for a manual keep or drop.
+    let upstream_decided = remote.is_some_and(|r| r.sampling_priority.is_some());
+    if !upstream_decided && open.trace.mechanism() != Some(MECHANISM_MANUAL) {
+        let decision = tracer.sampler.decide(&SamplingInput {
+            trace_id,
+            service: &open.data.service,
+            name: &open.data.name,
+            resource: &open.data.resource,
+            meta: &open.data.meta,
+            metrics: &open.data.metrics,
+            env: tracer.env,
+        });
+        open.trace.set_decision(&decision);
     }
     Some(open)
 }

@@ -79,10 +79,6 @@
 //! [`json::chunk_to_json_line`] renders a chunk as one line of JSON for environments without an
 //! agent.
 
-use std::convert::Infallible;
-
-use rmp::encode::{ByteBuf, ValueWriteError};
-
 use crate::SpanData;
 
 pub mod json;
@@ -298,18 +294,11 @@ impl PayloadEncoder {
     }
 }
 
-// ---- msgpack writing helpers (writes into a `Vec` cannot fail) ----
-
-/// Unwraps the result of an `rmp` write into a [`ByteBuf`], whose error type is uninhabited.
-#[inline(always)]
-fn infallible<T>(result: Result<T, ValueWriteError<Infallible>>) -> T {
-    match result {
-        Ok(v) => v,
-        Err(ValueWriteError::InvalidMarkerWrite(e) | ValueWriteError::InvalidDataWrite(e)) => {
-            match e {}
-        }
-    }
-}
+// ---- msgpack writing helpers ----
+//
+// Written by hand straight into the output `Vec` (writes into a `Vec` cannot fail, so there is
+// no error plumbing), with exactly `rmp`'s choice of representation: the smallest one for ints
+// and lengths, `float64` for floats, and *str* (never *bin*) for strings.
 
 /// A collection length as a msgpack length (saturating; real payloads are far smaller).
 #[inline(always)]
@@ -318,45 +307,105 @@ fn len32(len: usize) -> u32 {
 }
 
 #[inline(always)]
-fn put_str(w: &mut ByteBuf, s: &str) {
-    infallible(rmp::encode::write_str(w, s));
+fn put_str(w: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let len = bytes.len();
+    if len < 32 {
+        w.reserve(1 + len);
+        w.push(0xa0 | len as u8);
+    } else if len < 256 {
+        w.reserve(2 + len);
+        w.extend_from_slice(&[0xd9, len as u8]);
+    } else if len <= u16::MAX as usize {
+        w.reserve(3 + len);
+        w.push(0xda);
+        w.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        w.reserve(5 + len);
+        w.push(0xdb);
+        w.extend_from_slice(&len32(len).to_be_bytes());
+    }
+    w.extend_from_slice(bytes);
 }
 
 #[inline(always)]
-fn put_uint(w: &mut ByteBuf, v: u64) {
-    infallible(rmp::encode::write_uint(w, v));
+fn put_uint(w: &mut Vec<u8>, v: u64) {
+    if v < 128 {
+        w.push(v as u8);
+    } else if v < 256 {
+        w.extend_from_slice(&[0xcc, v as u8]);
+    } else if v < 65_536 {
+        let b = (v as u16).to_be_bytes();
+        w.extend_from_slice(&[0xcd, b[0], b[1]]);
+    } else if v < 4_294_967_296 {
+        let b = (v as u32).to_be_bytes();
+        w.extend_from_slice(&[0xce, b[0], b[1], b[2], b[3]]);
+    } else {
+        let b = v.to_be_bytes();
+        w.extend_from_slice(&[0xcf, b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+    }
 }
 
 #[inline(always)]
-fn put_sint(w: &mut ByteBuf, v: i64) {
-    infallible(rmp::encode::write_sint(w, v));
+fn put_sint(w: &mut Vec<u8>, v: i64) {
+    if v >= 0 {
+        // Non-negative values take the unsigned forms, as `rmp::encode::write_sint` does.
+        put_uint(w, v as u64);
+    } else if v >= -32 {
+        w.push(v as i8 as u8);
+    } else if v >= -128 {
+        w.extend_from_slice(&[0xd0, v as i8 as u8]);
+    } else if v >= -32_768 {
+        let b = (v as i16).to_be_bytes();
+        w.extend_from_slice(&[0xd1, b[0], b[1]]);
+    } else if v >= -2_147_483_648 {
+        let b = (v as i32).to_be_bytes();
+        w.extend_from_slice(&[0xd2, b[0], b[1], b[2], b[3]]);
+    } else {
+        let b = v.to_be_bytes();
+        w.extend_from_slice(&[0xd3, b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+    }
 }
 
 #[inline(always)]
-fn put_f64(w: &mut ByteBuf, v: f64) {
-    infallible(rmp::encode::write_f64(w, v));
+fn put_f64(w: &mut Vec<u8>, v: f64) {
+    let b = v.to_bits().to_be_bytes();
+    w.extend_from_slice(&[0xcb, b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
 }
 
 #[inline(always)]
-fn put_bool(w: &mut ByteBuf, v: bool) {
-    // A bool is a single marker byte; writing it to a Vec cannot fail.
-    w.as_mut_vec().push(if v { 0xc3 } else { 0xc2 });
+fn put_bool(w: &mut Vec<u8>, v: bool) {
+    w.push(if v { 0xc3 } else { 0xc2 });
+}
+
+/// A map (`fix = 0x80`, `m16 = 0xde`) or array (`0x90`, `0xdc`) header.
+#[inline(always)]
+fn put_container_len(w: &mut Vec<u8>, len: usize, fix: u8, m16: u8) {
+    if len < 16 {
+        w.push(fix | len as u8);
+    } else if len <= u16::MAX as usize {
+        let b = (len as u16).to_be_bytes();
+        w.extend_from_slice(&[m16, b[0], b[1]]);
+    } else {
+        let b = len32(len).to_be_bytes();
+        w.extend_from_slice(&[m16 + 1, b[0], b[1], b[2], b[3]]);
+    }
 }
 
 #[inline(always)]
-fn put_map_len(w: &mut ByteBuf, len: usize) {
-    infallible(rmp::encode::write_map_len(w, len32(len)));
+fn put_map_len(w: &mut Vec<u8>, len: usize) {
+    put_container_len(w, len, 0x80, 0xde);
 }
 
 #[inline(always)]
-fn put_array_len(w: &mut ByteBuf, len: usize) {
-    infallible(rmp::encode::write_array_len(w, len32(len)));
+fn put_array_len(w: &mut Vec<u8>, len: usize) {
+    put_container_len(w, len, 0x90, 0xdc);
 }
 
 /// Appends pre-encoded msgpack (a constant key).
 #[inline(always)]
-fn put_raw(w: &mut ByteBuf, bytes: &[u8]) {
-    w.as_mut_vec().extend_from_slice(bytes);
+fn put_raw(w: &mut Vec<u8>, bytes: &[u8]) {
+    w.extend_from_slice(bytes);
 }
 
 /// The size of a msgpack array or map header for `len` entries.

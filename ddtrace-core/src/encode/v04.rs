@@ -1,8 +1,6 @@
 //! The v0.4 encoding: a span is a msgpack map with str keys (see the [module docs](super) for the
 //! field table).
 
-use rmp::encode::ByteBuf;
-
 use super::{
     EncodeOptions, container_header_len, json, msgpack_key, put_array_len, put_bool, put_f64,
     put_map_len, put_raw, put_sint, put_str, put_uint,
@@ -77,26 +75,22 @@ impl V04Encoder {
 
     /// Appends `chunk` to `out` as a msgpack array of span maps.
     pub fn encode_chunk(&mut self, out: &mut Vec<u8>, chunk: &[SpanData]) {
-        let mut w = ByteBuf::from_vec(std::mem::take(out));
-        self.write_chunk(&mut w, chunk);
-        *out = w.into_vec();
+        self.write_chunk(out, chunk);
     }
 
     /// Appends one span to `out` as a msgpack map.
     pub fn encode_span(&mut self, out: &mut Vec<u8>, span: &SpanData) {
-        let mut w = ByteBuf::from_vec(std::mem::take(out));
-        self.write_span(&mut w, span);
-        *out = w.into_vec();
+        self.write_span(out, span);
     }
 
-    pub(super) fn write_chunk(&mut self, w: &mut ByteBuf, chunk: &[SpanData]) {
+    pub(super) fn write_chunk(&mut self, w: &mut Vec<u8>, chunk: &[SpanData]) {
         put_array_len(w, chunk.len());
         for span in chunk {
             self.write_span(w, span);
         }
     }
 
-    pub(super) fn write_span(&mut self, w: &mut ByteBuf, span: &SpanData) {
+    pub(super) fn write_span(&mut self, w: &mut Vec<u8>, span: &SpanData) {
         let native_events = self.options.native_span_events && !span.events.is_empty();
         let json_events = !self.options.native_span_events && !span.events.is_empty();
         // The generated `events` tag replaces one the span may already carry.
@@ -174,7 +168,7 @@ impl V04Encoder {
         }
     }
 
-    fn write_native_events(&mut self, w: &mut ByteBuf, events: &[SpanEvent]) {
+    fn write_native_events(&mut self, w: &mut Vec<u8>, events: &[SpanEvent]) {
         put_array_len(w, events.len());
         for event in events {
             put_map_len(w, 2 + usize::from(!event.attributes.is_empty()));
@@ -194,7 +188,7 @@ impl V04Encoder {
     }
 
     /// `{type: 4, array_value: {values: [..]}}` for an array, a scalar any-value otherwise.
-    fn write_any_value(&mut self, w: &mut ByteBuf, value: &AttributeValue) {
+    fn write_any_value(&mut self, w: &mut Vec<u8>, value: &AttributeValue) {
         match value {
             AttributeValue::Array(items) => {
                 put_map_len(w, 2);
@@ -214,7 +208,7 @@ impl V04Encoder {
 
     /// `{type: n, <kind>_value: v}`. The wire has no nested arrays: an array inside an array is
     /// sent as its JSON text, as a string value.
-    fn write_scalar_value(&mut self, w: &mut ByteBuf, value: &AttributeValue) {
+    fn write_scalar_value(&mut self, w: &mut Vec<u8>, value: &AttributeValue) {
         put_map_len(w, 2);
         put_raw(w, &K_TYPE);
         match value {
@@ -249,7 +243,7 @@ impl V04Encoder {
     }
 }
 
-fn write_links(w: &mut ByteBuf, links: &[SpanLink]) {
+fn write_links(w: &mut Vec<u8>, links: &[SpanLink]) {
     put_array_len(w, links.len());
     for link in links {
         let high = link.trace_id.high();
@@ -291,7 +285,7 @@ fn write_links(w: &mut ByteBuf, links: &[SpanLink]) {
 #[derive(Debug, Clone, Default)]
 pub struct V04Payload {
     encoder: V04Encoder,
-    body: ByteBuf,
+    body: Vec<u8>,
     chunks: usize,
 }
 
@@ -307,7 +301,7 @@ impl V04Payload {
     pub fn new(options: EncodeOptions) -> Self {
         V04Payload {
             encoder: V04Encoder::new(options),
-            body: ByteBuf::new(),
+            body: Vec::new(),
             chunks: 0,
         }
     }
@@ -325,33 +319,33 @@ impl V04Payload {
 
     /// The exact length of the body [`take`](Self::take) would return.
     pub fn size_estimate(&self) -> usize {
-        container_header_len(self.chunks) + self.body.as_slice().len()
+        container_header_len(self.chunks) + self.body.len()
     }
 
     /// Returns the body (`[chunk, ...]`) and empties the payload, keeping its buffer.
     pub fn take(&mut self) -> Vec<u8> {
-        let mut out = ByteBuf::with_capacity(self.size_estimate());
+        let mut out = Vec::with_capacity(self.size_estimate());
         put_array_len(&mut out, self.chunks);
-        out.as_mut_vec().extend_from_slice(self.body.as_slice());
+        out.extend_from_slice(&self.body);
         self.clear();
-        out.into_vec()
+        out
     }
 
     /// Drops every chunk, keeping the buffer.
     pub fn clear(&mut self) {
-        self.body.as_mut_vec().clear();
+        self.body.clear();
         self.chunks = 0;
     }
 
     pub(super) fn savepoint(&self) -> V04Savepoint {
         V04Savepoint {
-            body_len: self.body.as_slice().len(),
+            body_len: self.body.len(),
             chunks: self.chunks,
         }
     }
 
     pub(super) fn rollback(&mut self, mark: V04Savepoint) {
-        self.body.as_mut_vec().truncate(mark.body_len);
+        self.body.truncate(mark.body_len);
         self.chunks = mark.chunks;
     }
 }

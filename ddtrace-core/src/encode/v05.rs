@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 
-use rmp::encode::ByteBuf;
-
 use super::{
     container_header_len, json, put_array_len, put_f64, put_map_len, put_sint, put_str, put_uint,
 };
@@ -27,7 +25,7 @@ const SPAN_FIELDS: usize = 12;
 pub struct StringTable {
     index: HashMap<String, u32>,
     /// The msgpack str encodings of the strings, in index order (without the array header).
-    encoded: ByteBuf,
+    encoded: Vec<u8>,
 }
 
 impl Default for StringTable {
@@ -41,7 +39,7 @@ impl StringTable {
     pub fn new() -> Self {
         let mut table = StringTable {
             index: HashMap::new(),
-            encoded: ByteBuf::new(),
+            encoded: Vec::new(),
         };
         table.intern("");
         table
@@ -75,19 +73,19 @@ impl StringTable {
 
     /// The length in bytes of the table as a msgpack array of str.
     pub fn encoded_len(&self) -> usize {
-        container_header_len(self.len()) + self.encoded.as_slice().len()
+        container_header_len(self.len()) + self.encoded.len()
     }
 
     /// Empties the table back to `[""]`, keeping its allocations.
     pub fn clear(&mut self) {
         self.index.clear();
-        self.encoded.as_mut_vec().clear();
+        self.encoded.clear();
         self.intern("");
     }
 
-    fn write_to(&self, w: &mut ByteBuf) {
+    fn write_to(&self, w: &mut Vec<u8>) {
         put_array_len(w, self.len());
-        w.as_mut_vec().extend_from_slice(self.encoded.as_slice());
+        w.extend_from_slice(&self.encoded);
     }
 
     /// Forgets every string added after the table had `len` strings and `encoded_len` bytes.
@@ -95,7 +93,7 @@ impl StringTable {
         if self.index.len() > len {
             let keep = super::len32(len);
             self.index.retain(|_, i| *i < keep);
-            self.encoded.as_mut_vec().truncate(encoded_len);
+            self.encoded.truncate(encoded_len);
         }
     }
 }
@@ -106,7 +104,7 @@ impl StringTable {
 #[derive(Debug, Clone, Default)]
 pub struct V05Payload {
     table: StringTable,
-    body: ByteBuf,
+    body: Vec<u8>,
     chunks: usize,
     scratch: String,
 }
@@ -201,38 +199,38 @@ impl V05Payload {
         1 // the outer 2-element array
             + self.table.encoded_len()
             + container_header_len(self.chunks)
-            + self.body.as_slice().len()
+            + self.body.len()
     }
 
     /// Returns the body (`[strings, chunks]`) and empties the payload, keeping its buffers.
     pub fn take(&mut self) -> Vec<u8> {
-        let mut out = ByteBuf::with_capacity(self.size_estimate());
+        let mut out = Vec::with_capacity(self.size_estimate());
         put_array_len(&mut out, 2);
         self.table.write_to(&mut out);
         put_array_len(&mut out, self.chunks);
-        out.as_mut_vec().extend_from_slice(self.body.as_slice());
+        out.extend_from_slice(&self.body);
         self.clear();
-        out.into_vec()
+        out
     }
 
     /// Drops every chunk and string, keeping the buffers.
     pub fn clear(&mut self) {
         self.table.clear();
-        self.body.as_mut_vec().clear();
+        self.body.clear();
         self.chunks = 0;
     }
 
     pub(super) fn savepoint(&self) -> V05Savepoint {
         V05Savepoint {
-            body_len: self.body.as_slice().len(),
+            body_len: self.body.len(),
             chunks: self.chunks,
             strings: self.table.len(),
-            strings_len: self.table.encoded.as_slice().len(),
+            strings_len: self.table.encoded.len(),
         }
     }
 
     pub(super) fn rollback(&mut self, mark: V05Savepoint) {
-        self.body.as_mut_vec().truncate(mark.body_len);
+        self.body.truncate(mark.body_len);
         self.chunks = mark.chunks;
         self.table.truncate(mark.strings, mark.strings_len);
     }

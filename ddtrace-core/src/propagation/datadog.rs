@@ -1,0 +1,353 @@
+//! The `datadog` style: `x-datadog-*` headers.
+//!
+//! - `x-datadog-trace-id`: the low 64 bits of the trace id, decimal. Missing, non-numeric, zero
+//!   or ≥ 2^64 means no context.
+//! - `x-datadog-parent-id`: decimal span id; missing is 0, non-numeric rejects the context.
+//! - `x-datadog-sampling-priority`: an integer; non-numeric rejects the context (as the
+//!   reference tracer does).
+//! - `x-datadog-origin`.
+//! - `x-datadog-tags`: `k=v,k=v`, only `_dd.p.*` keys kept (`_dd.p.upstream_services` dropped);
+//!   over the length limit it is ignored (`extract_max_size`), undecodable it is ignored
+//!   (`decoding_error`); `_dd.p.tid` (16 lowercase hex, non-zero) supplies the high 64 bits of
+//!   the trace id, else `malformed_tid <value>`; an invalid `_dd.p.dm` is dropped
+//!   (`decoding_error`).
+
+use crate::span_data::{Str, TraceId};
+
+use super::stats::{MalformedReason, record, shown};
+use super::{
+    DECISION_MAKER_KEY, InjectContext, PropagationStyle, StyleContext, TID_KEY, is_lower_hex,
+};
+use super::{Extractor, Injector};
+
+const TRACE_ID: &str = "x-datadog-trace-id";
+const PARENT_ID: &str = "x-datadog-parent-id";
+const PRIORITY: &str = "x-datadog-sampling-priority";
+const ORIGIN: &str = "x-datadog-origin";
+const TAGS: &str = "x-datadog-tags";
+const STYLE: PropagationStyle = PropagationStyle::Datadog;
+
+/// Propagated tags the reference refuses on extraction.
+const EXTRACT_REJECT: &[&str] = &["_dd.p.upstream_services"];
+
+/// Parses an unsigned decimal (ASCII digits only, surrounding whitespace allowed).
+fn parse_decimal(raw: &str) -> Option<u64> {
+    let raw = raw.trim();
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse::<u64>().ok()
+}
+
+/// Extracts a context from `x-datadog-*` headers.
+pub(crate) fn extract(carrier: &dyn Extractor, tags_max_length: usize) -> Option<StyleContext> {
+    let raw_trace = carrier.get(TRACE_ID)?;
+    let low = match parse_decimal(raw_trace) {
+        Some(id) if id != 0 => id,
+        _ => {
+            record(
+                STYLE,
+                MalformedReason::InvalidTraceId,
+                format_args!(
+                    "{TRACE_ID} {} must be a decimal number in [1, 2^64)",
+                    shown(raw_trace)
+                ),
+            );
+            return None;
+        }
+    };
+    let span_id = match carrier.get(PARENT_ID) {
+        None => 0,
+        Some(raw) => match parse_decimal(raw) {
+            Some(id) => id,
+            None => {
+                record(
+                    STYLE,
+                    MalformedReason::InvalidParentId,
+                    format_args!("{PARENT_ID} {} is not a decimal u64", shown(raw)),
+                );
+                return None;
+            }
+        },
+    };
+    let sampling_priority = match carrier.get(PRIORITY) {
+        None => None,
+        Some(raw) => match raw.trim().parse::<i32>() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                record(
+                    STYLE,
+                    MalformedReason::InvalidSamplingPriority,
+                    format_args!("{PRIORITY} {} is not an integer", shown(raw)),
+                );
+                return None;
+            }
+        },
+    };
+    let origin = carrier
+        .get(ORIGIN)
+        .filter(|o| !o.is_empty())
+        .map(str::to_owned);
+
+    let mut ctx = StyleContext {
+        trace_id: TraceId::from_parts(0, low),
+        span_id,
+        sampling_priority,
+        origin,
+        ..StyleContext::default()
+    };
+    let raw_tags = carrier.get(TAGS).unwrap_or("");
+    if raw_tags.is_empty() || tags_max_length == 0 {
+        return Some(ctx);
+    }
+    if raw_tags.len() > tags_max_length {
+        record(
+            STYLE,
+            MalformedReason::TagsMaxSize,
+            format_args!(
+                "{TAGS} is {} bytes, over the {tags_max_length}-byte limit; tags ignored",
+                raw_tags.len()
+            ),
+        );
+        ctx.propagation_error = Some("extract_max_size".into());
+        return Some(ctx);
+    }
+    let decoded = match decode_tagset(raw_tags) {
+        Ok(d) => d,
+        Err(why) => {
+            record(
+                STYLE,
+                MalformedReason::TagsDecodingError,
+                format_args!("{TAGS} {}: {why}; tags ignored", shown(raw_tags)),
+            );
+            ctx.propagation_error = Some("decoding_error".into());
+            return Some(ctx);
+        }
+    };
+    for (k, v) in decoded {
+        if k.starts_with("_dd.p.") && !EXTRACT_REJECT.contains(&k) {
+            ctx.tags
+                .insert(Str::Owned(k.to_owned()), Str::Owned(v.to_owned()));
+        }
+    }
+    if let Some(tid) = ctx.tags.remove(TID_KEY) {
+        match parse_tid(&tid) {
+            Some(high) => ctx.trace_id = TraceId::from_parts(high, low),
+            None => {
+                record(
+                    STYLE,
+                    MalformedReason::MalformedTid,
+                    format_args!(
+                        "{TID_KEY} {} must be 16 lowercase hex digits, non-zero",
+                        shown(&tid)
+                    ),
+                );
+                ctx.propagation_error = Some(format!("malformed_tid {tid}"));
+            }
+        }
+    }
+    if let Some(dm) = ctx.tags.get(DECISION_MAKER_KEY)
+        && !is_valid_decision_maker(dm)
+    {
+        record(
+            STYLE,
+            MalformedReason::InvalidDecisionMaker,
+            format_args!("{DECISION_MAKER_KEY} {} must be -<0..255>", shown(dm)),
+        );
+        ctx.tags.remove(DECISION_MAKER_KEY);
+        ctx.propagation_error = Some("decoding_error".into());
+    }
+    Some(ctx)
+}
+
+/// `_dd.p.tid`: 16 lowercase hex digits, not all zero.
+pub(crate) fn parse_tid(tid: &str) -> Option<u64> {
+    if tid.len() != 16 || !is_lower_hex(tid) {
+        return None;
+    }
+    u64::from_str_radix(tid, 16).ok().filter(|h| *h != 0)
+}
+
+/// `_dd.p.dm`: `-<n>` with `n` a mechanism in 0..=255 written without leading zeros.
+pub(crate) fn is_valid_decision_maker(dm: &str) -> bool {
+    dm.strip_prefix('-')
+        .and_then(|n| n.parse::<u8>().ok().filter(|v| v.to_string() == n))
+        .is_some()
+}
+
+fn is_key_byte(b: u8) -> bool {
+    (0x21..=0x7e).contains(&b) && b != b',' && b != b'='
+}
+
+fn is_value_byte(b: u8) -> bool {
+    (0x20..=0x7e).contains(&b) && b != b','
+}
+
+/// Decodes `k=v,k=v` (a trailing comma is allowed). Keys are printable ASCII without space,
+/// comma or `=`; values printable ASCII without comma, trimmed, non-empty; a later duplicate key
+/// wins.
+pub(crate) fn decode_tagset(raw: &str) -> Result<Vec<(&str, &str)>, String> {
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    let mut rest = raw;
+    while !rest.is_empty() {
+        let (item, tail) = match rest.split_once(',') {
+            Some((item, tail)) => (item, tail),
+            None => (rest, ""),
+        };
+        let Some((key, value)) = item.split_once('=') else {
+            return Err(format!("the entry {item:?} has no '='"));
+        };
+        if key.is_empty() {
+            return Err("empty key".into());
+        }
+        if let Some(b) = key.bytes().find(|b| !is_key_byte(*b)) {
+            return Err(format!("invalid byte 0x{b:02x} in key {key:?}"));
+        }
+        if let Some(b) = value.bytes().find(|b| !is_value_byte(*b)) {
+            return Err(format!("invalid byte 0x{b:02x} in the value of {key:?}"));
+        }
+        let value = value.trim_matches(' ');
+        if value.is_empty() {
+            return Err(format!("empty value for {key:?}"));
+        }
+        out.retain(|(k, _)| *k != key);
+        out.push((key, value));
+        rest = tail;
+    }
+    Ok(out)
+}
+
+/// Why a tag set was not encoded.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum EncodeError {
+    /// Over the limit.
+    MaxSize,
+    /// A key or value cannot be encoded.
+    Invalid(String),
+}
+
+/// Encodes `k=v,k=v` within `max` bytes.
+pub(crate) fn encode_tagset<'a>(
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+    max: usize,
+) -> Result<String, EncodeError> {
+    let mut out = String::new();
+    for (k, v) in tags {
+        let v = v.trim_matches(' ');
+        if k.is_empty() || !k.bytes().all(is_key_byte) {
+            return Err(EncodeError::Invalid(format!("key {k:?}")));
+        }
+        if v.is_empty() || !v.bytes().all(is_value_byte) {
+            return Err(EncodeError::Invalid(format!("value {v:?} of {k:?}")));
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+        if out.len() > max {
+            return Err(EncodeError::MaxSize);
+        }
+    }
+    Ok(out)
+}
+
+/// Writes the `x-datadog-*` headers; returns the propagation error to record, if any.
+pub(crate) fn inject(
+    ctx: &InjectContext<'_>,
+    tags_max_length: usize,
+    carrier: &mut dyn Injector,
+) -> Option<&'static str> {
+    carrier.set(TRACE_ID, ctx.trace_id.low().to_string());
+    carrier.set(PARENT_ID, ctx.span_id.to_string());
+    if let Some(p) = ctx.sampling_priority {
+        carrier.set(PRIORITY, p.to_string());
+    }
+    if let Some(o) = ctx.origin {
+        carrier.set(ORIGIN, o.to_owned());
+    }
+    if tags_max_length == 0 {
+        return None;
+    }
+    let tid = (ctx.trace_id.high() != 0).then(|| format!("{:016x}", ctx.trace_id.high()));
+    let tags = ctx
+        .propagation_tags
+        .iter()
+        .filter(|(k, _)| k.starts_with("_dd.p.") && *k != TID_KEY)
+        .map(|(k, v)| (k, v.as_ref()))
+        .chain(tid.as_deref().map(|t| (TID_KEY, t)));
+    match encode_tagset(tags, tags_max_length) {
+        Ok(s) if s.is_empty() => None,
+        Ok(s) => {
+            carrier.set(TAGS, s);
+            None
+        }
+        Err(EncodeError::MaxSize) => {
+            crate::log::debug!(
+                "propagation: datadog: {TAGS} over {tags_max_length} bytes, not injected"
+            );
+            Some("inject_max_size")
+        }
+        Err(EncodeError::Invalid(what)) => {
+            crate::log::debug!("propagation: datadog: {TAGS} not injected: cannot encode {what}");
+            Some("encoding_error")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tagset_decoding_follows_the_reference() {
+        assert_eq!(decode_tagset("a=b").unwrap(), [("a", "b")]);
+        assert_eq!(decode_tagset("a=b,").unwrap(), [("a", "b")]);
+        assert_eq!(decode_tagset("a=b=c").unwrap(), [("a", "b=c")]);
+        assert_eq!(decode_tagset("a=b c").unwrap(), [("a", "b c")]);
+        assert_eq!(decode_tagset("a=1,a=2").unwrap(), [("a", "2")]);
+        for bad in [
+            " a = b", "a", "=b", "a=", "a b=c", ",a=b", "a=b,,c=d", "a=é", "a=b\tc", "a\t=b",
+        ] {
+            assert!(decode_tagset(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn tagset_encoding() {
+        assert_eq!(
+            encode_tagset([("a", "b "), ("c", "d")], 512).unwrap(),
+            "a=b,c=d"
+        );
+        assert!(matches!(
+            encode_tagset([("a b", "c")], 512),
+            Err(EncodeError::Invalid(_))
+        ));
+        assert!(matches!(
+            encode_tagset([("a", "b,c")], 512),
+            Err(EncodeError::Invalid(_))
+        ));
+        assert!(matches!(
+            encode_tagset([("a", "")], 512),
+            Err(EncodeError::Invalid(_))
+        ));
+        assert_eq!(encode_tagset([("a", "bcd")], 4), Err(EncodeError::MaxSize));
+        assert_eq!(encode_tagset([("a", "bc")], 4).unwrap(), "a=bc");
+    }
+
+    #[test]
+    fn tid_and_decision_maker_validation() {
+        assert_eq!(parse_tid("640cfd8d00000000"), Some(0x640c_fd8d_0000_0000));
+        assert_eq!(parse_tid("0000000000000000"), None);
+        assert_eq!(parse_tid("640CFD8D00000000"), None);
+        assert_eq!(parse_tid("640cfd8d"), None);
+        assert_eq!(parse_tid("640cfd8d0000000g"), None);
+        assert!(is_valid_decision_maker("-4"));
+        assert!(is_valid_decision_maker("-255"));
+        assert!(!is_valid_decision_maker("-256"));
+        assert!(!is_valid_decision_maker("4"));
+        assert!(!is_valid_decision_maker("-04"));
+        assert!(!is_valid_decision_maker("-"));
+    }
+}

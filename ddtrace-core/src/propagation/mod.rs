@@ -1,0 +1,401 @@
+//! Distributed tracing: carrying a trace's context across process boundaries in headers.
+//!
+//! A [`Propagator`] injects a context into any header map ([`Injector`]) and extracts one from
+//! any header map ([`Extractor`]), in the configured [styles](PropagationStyle):
+//!
+//! | style | headers |
+//! |---|---|
+//! | `datadog` | `x-datadog-trace-id`, `-parent-id`, `-sampling-priority`, `-origin`, `-tags` |
+//! | `tracecontext` | W3C `traceparent`, `tracestate` (our `dd=` member first) |
+//! | `b3multi` | `x-b3-traceid`, `x-b3-spanid`, `x-b3-sampled`, `x-b3-flags` |
+//! | `b3` | `b3: <trace>-<span>-<0\|1\|d>[-<parent>]` |
+//! | `baggage` | W3C `baggage` |
+//!
+//! Trace ids are 128-bit in every style (`x-datadog-tags` `_dd.p.tid` carries the high half for
+//! the Datadog headers). Malformed headers never panic: each is rejected (no context, or the
+//! partial context the rules allow), counted ([`malformed_header_counts`]) and explained in a
+//! debug line.
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use ddtrace_core::propagation::{InjectContext, Propagator};
+//! use ddtrace_core::TraceId;
+//!
+//! let propagator = Propagator::default(); // datadog,tracecontext,baggage
+//! let mut headers: HashMap<String, String> = HashMap::new();
+//! let ctx = InjectContext::new(TraceId::from_parts(0x6656_8d8f_0000_0000, 42), 7).priority(Some(1));
+//! propagator.inject(&ctx, &mut headers);
+//! assert_eq!(headers["x-datadog-trace-id"], "42");
+//!
+//! let extracted = propagator.extract(&headers).unwrap();
+//! let remote = extracted.context.unwrap();
+//! assert_eq!(remote.trace_id, ctx.trace_id);
+//! assert_eq!(remote.span_id, 7);
+//! assert_eq!(remote.sampling_priority, Some(1));
+//! ```
+
+mod b3;
+mod baggage;
+mod carrier;
+mod datadog;
+mod stats;
+mod style;
+mod tracecontext;
+
+use crate::config::Config;
+use crate::context::RemoteContext;
+use crate::span_data::{SpanLink, Str, TagMap, TraceId};
+
+pub use carrier::{Extractor, Injector};
+pub use stats::{MalformedReason, malformed_header_count, malformed_header_counts};
+pub use style::{DEFAULT_PROPAGATION_STYLES, PropagationStyle, parse_style_list};
+
+pub use crate::config::{DEFAULT_PROPAGATION_STYLE, DEFAULT_X_DATADOG_TAGS_MAX_LENGTH};
+/// Most baggage items injected or extracted.
+pub const BAGGAGE_MAX_ITEMS: usize = 64;
+/// Largest `baggage` header injected or extracted, in bytes.
+pub const BAGGAGE_MAX_BYTES: usize = 8192;
+/// Most non-Datadog `tracestate` members kept (32 members in all with ours).
+pub const TRACESTATE_MAX_OTHER_MEMBERS: usize = 31;
+/// Longest `dd=` tracestate value.
+pub const TRACESTATE_DD_MAX_CHARS: usize = 256;
+
+/// Meta key of a propagation error, set on the local root.
+pub const PROPAGATION_ERROR_KEY: &str = "_dd.propagation_error";
+/// Meta key of the last Datadog parent id (16 hex digits) when W3C and Datadog headers disagree
+/// on the parent, set on the local root.
+pub const LAST_PARENT_ID_KEY: &str = "_dd.parent_id";
+/// The propagated tag carrying the high 64 bits of the trace id.
+pub const TID_KEY: &str = "_dd.p.tid";
+/// The propagated decision-maker tag.
+pub const DECISION_MAKER_KEY: &str = "_dd.p.dm";
+
+static NO_TAGS: TagMap<Str> = TagMap::new();
+static NO_BAGGAGE: TagMap<String> = TagMap::new();
+
+/// What to inject: the identity of the span that makes the outgoing call, and the trace-wide
+/// state that travels with it. Borrowed, so building one costs nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct InjectContext<'a> {
+    /// The trace id (128 bits).
+    pub trace_id: TraceId,
+    /// The id of the span making the call (the downstream parent).
+    pub span_id: u64,
+    /// The trace's sampling priority, once decided (decide before injecting).
+    pub sampling_priority: Option<i32>,
+    /// The trace's origin (`_dd.origin`).
+    pub origin: Option<&'a str>,
+    /// The trace's `_dd.p.*` tags, the decision maker `_dd.p.dm` included. `_dd.p.tid` is
+    /// ignored: it is derived from `trace_id`.
+    pub propagation_tags: &'a TagMap<Str>,
+    /// The upstream W3C `tracestate`, if the trace came in with one: its other vendors' members
+    /// are kept (after our `dd=` member, which is rebuilt).
+    pub tracestate: Option<&'a str>,
+    /// Baggage items.
+    pub baggage: &'a TagMap<String>,
+}
+
+impl<'a> InjectContext<'a> {
+    /// A context with no priority, origin, tags, tracestate or baggage.
+    pub fn new(trace_id: TraceId, span_id: u64) -> Self {
+        InjectContext {
+            trace_id,
+            span_id,
+            sampling_priority: None,
+            origin: None,
+            propagation_tags: &NO_TAGS,
+            tracestate: None,
+            baggage: &NO_BAGGAGE,
+        }
+    }
+
+    /// Sets the sampling priority.
+    pub fn priority(mut self, priority: Option<i32>) -> Self {
+        self.sampling_priority = priority;
+        self
+    }
+
+    /// Sets the origin.
+    pub fn origin(mut self, origin: Option<&'a str>) -> Self {
+        self.origin = origin;
+        self
+    }
+
+    /// Sets the propagated tags.
+    pub fn tags(mut self, tags: &'a TagMap<Str>) -> Self {
+        self.propagation_tags = tags;
+        self
+    }
+
+    /// Sets the upstream tracestate.
+    pub fn tracestate(mut self, tracestate: Option<&'a str>) -> Self {
+        self.tracestate = tracestate;
+        self
+    }
+
+    /// Sets the baggage.
+    pub fn baggage(mut self, baggage: &'a TagMap<String>) -> Self {
+        self.baggage = baggage;
+        self
+    }
+}
+
+/// What [`Propagator::inject`] reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InjectOutcome {
+    /// `_dd.propagation_error` to set on the local root: `inject_max_size` (x-datadog-tags over
+    /// the limit, omitted) or `encoding_error` (a tag that cannot be encoded, header omitted).
+    pub propagation_error: Option<&'static str>,
+}
+
+/// What [`Propagator::extract`] found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Extracted {
+    /// The upstream trace context, when a style yielded a valid one. Its `baggage` is the
+    /// extracted baggage, its `links` the contexts of other styles that named another trace
+    /// (`reason=terminated_context`).
+    pub context: Option<RemoteContext>,
+    /// The extracted baggage (also in `context.baggage` when there is a context): baggage
+    /// travels even without a trace context.
+    pub baggage: TagMap<String>,
+    /// The style the context came from.
+    pub style: Option<PropagationStyle>,
+    /// `_dd.propagation_error` for the local root (`extract_max_size`, `decoding_error`,
+    /// `malformed_tid <hex>`), from the style the context came from (also in
+    /// `context.local_root_tags`).
+    pub propagation_error: Option<String>,
+    /// `_dd.parent_id` for the local root: the last Datadog parent (16 hex digits) when the W3C
+    /// parent of the same trace differs from the Datadog one (the W3C one becomes the parent);
+    /// also in `context.local_root_tags`.
+    pub last_parent_id: Option<String>,
+}
+
+impl Extracted {
+    /// The meta tags the tracer sets on the local root that continues this context
+    /// (`_dd.propagation_error`, `_dd.parent_id`).
+    pub fn root_tags(&self) -> Vec<(&'static str, String)> {
+        let mut tags = Vec::new();
+        if let Some(e) = &self.propagation_error {
+            tags.push((PROPAGATION_ERROR_KEY, e.clone()));
+        }
+        if let Some(p) = &self.last_parent_id {
+            tags.push((LAST_PARENT_ID_KEY, p.clone()));
+        }
+        tags
+    }
+}
+
+/// One style's extraction (before contexts from several styles are reconciled).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct StyleContext {
+    pub trace_id: TraceId,
+    pub span_id: u64,
+    pub sampling_priority: Option<i32>,
+    pub origin: Option<String>,
+    pub tags: TagMap<Str>,
+    pub propagation_error: Option<String>,
+    /// tracecontext only: the tracestate kept (after limits).
+    pub tracestate: Option<String>,
+    /// tracecontext only: the `p:` value of the `dd=` member.
+    pub last_parent_id: Option<String>,
+}
+
+/// Injects and extracts trace context in the configured styles.
+#[derive(Clone, Debug)]
+pub struct Propagator {
+    inject: Vec<PropagationStyle>,
+    extract: Vec<PropagationStyle>,
+    tags_max_length: usize,
+}
+
+impl Default for Propagator {
+    /// The default styles (`datadog,tracecontext,baggage`) both ways, 512-byte tags.
+    fn default() -> Self {
+        Propagator::with_styles(
+            DEFAULT_PROPAGATION_STYLES.to_vec(),
+            DEFAULT_PROPAGATION_STYLES.to_vec(),
+        )
+    }
+}
+
+impl Propagator {
+    /// The propagator a configuration asks for (`DD_TRACE_PROPAGATION_STYLE[_INJECT|_EXTRACT]`,
+    /// `DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH`).
+    pub fn new(config: &Config) -> Self {
+        Propagator::with_styles(
+            config.propagation_style_inject().to_vec(),
+            config.propagation_style_extract().to_vec(),
+        )
+        .x_datadog_tags_max_length(config.x_datadog_tags_max_length())
+    }
+
+    /// Explicit styles (in order) for injection and extraction.
+    pub fn with_styles(inject: Vec<PropagationStyle>, extract: Vec<PropagationStyle>) -> Self {
+        Propagator {
+            inject,
+            extract,
+            tags_max_length: DEFAULT_X_DATADOG_TAGS_MAX_LENGTH,
+        }
+    }
+
+    /// The `x-datadog-tags` length limit (0 turns the header off).
+    pub fn x_datadog_tags_max_length(mut self, bytes: usize) -> Self {
+        self.tags_max_length = bytes;
+        self
+    }
+
+    /// The injection styles.
+    pub fn inject_styles(&self) -> &[PropagationStyle] {
+        &self.inject
+    }
+
+    /// The extraction styles.
+    pub fn extract_styles(&self) -> &[PropagationStyle] {
+        &self.extract
+    }
+
+    /// Writes `ctx` into `carrier` in every injection style. Baggage is injected even for a zero
+    /// trace id; the trace styles are not.
+    pub fn inject(&self, ctx: &InjectContext<'_>, carrier: &mut dyn Injector) -> InjectOutcome {
+        let mut outcome = InjectOutcome::default();
+        if self.inject.contains(&PropagationStyle::Baggage) {
+            baggage::inject(ctx.baggage, carrier);
+        }
+        if ctx.trace_id.0 == 0 || ctx.span_id == 0 {
+            crate::log::debug!(
+                "propagation: not injecting a context with a zero id ({:?}, span {})",
+                ctx.trace_id,
+                ctx.span_id
+            );
+            return outcome;
+        }
+        for style in &self.inject {
+            match style {
+                PropagationStyle::Datadog => {
+                    if let Some(e) = datadog::inject(ctx, self.tags_max_length, carrier) {
+                        outcome.propagation_error = Some(e);
+                    }
+                }
+                PropagationStyle::TraceContext => tracecontext::inject(ctx, carrier),
+                PropagationStyle::B3Multi => b3::inject_multi(ctx, carrier),
+                PropagationStyle::B3 => b3::inject_single(ctx, carrier),
+                PropagationStyle::Baggage => {}
+            }
+        }
+        outcome
+    }
+
+    /// Reads a context from `carrier`. Every extraction style is tried; the first that yields a
+    /// valid context wins. Of the others, a tracecontext context of the same trace contributes
+    /// its tracestate (and, when its parent differs, becomes the parent, the Datadog parent
+    /// going to `_dd.parent_id`); a context of another trace becomes a span link
+    /// (`reason=terminated_context`). `None` when there is neither a context nor baggage.
+    pub fn extract(&self, carrier: &dyn Extractor) -> Option<Extracted> {
+        let mut found: Vec<(PropagationStyle, StyleContext)> = Vec::new();
+        for &style in &self.extract {
+            let ctx = match style {
+                PropagationStyle::Datadog => datadog::extract(carrier, self.tags_max_length),
+                PropagationStyle::TraceContext => tracecontext::extract(carrier),
+                PropagationStyle::B3Multi => b3::extract_multi(carrier),
+                PropagationStyle::B3 => b3::extract_single(carrier),
+                PropagationStyle::Baggage => None,
+            };
+            if let Some(ctx) = ctx {
+                found.push((style, ctx));
+            }
+        }
+        let baggage = if self.extract.contains(&PropagationStyle::Baggage) {
+            baggage::extract(carrier)
+        } else {
+            TagMap::new()
+        };
+        let mut out = resolve(found);
+        if let Some(ctx) = out.as_mut().and_then(|o| o.context.as_mut()) {
+            ctx.baggage = baggage.clone();
+        }
+        match out {
+            Some(mut o) => {
+                o.baggage = baggage;
+                Some(o)
+            }
+            None if !baggage.is_empty() => Some(Extracted {
+                baggage,
+                ..Extracted::default()
+            }),
+            None => None,
+        }
+    }
+}
+
+/// Reconciles the contexts of several styles (see [`Propagator::extract`]).
+fn resolve(found: Vec<(PropagationStyle, StyleContext)>) -> Option<Extracted> {
+    let datadog_span = found
+        .iter()
+        .find(|(s, _)| *s == PropagationStyle::Datadog)
+        .map(|(_, c)| c.span_id);
+    let mut iter = found.into_iter();
+    let (primary_style, primary) = iter.next()?;
+    let mut remote = RemoteContext {
+        trace_id: primary.trace_id,
+        span_id: primary.span_id,
+        sampling_priority: primary.sampling_priority,
+        origin: primary.origin,
+        propagation_tags: primary.tags,
+        tracestate: primary.tracestate,
+        ..RemoteContext::default()
+    };
+    // A tracecontext primary reports its own `p:` (the reference does the same).
+    let mut last_parent_id = primary.last_parent_id;
+    for (style, other) in iter {
+        if other.trace_id != remote.trace_id {
+            if other.trace_id.0 != 0 && other.span_id != 0 {
+                let mut attributes = TagMap::new();
+                attributes.insert("reason", Str::Borrowed("terminated_context"));
+                attributes.insert("context_headers", Str::Borrowed(style.as_str()));
+                remote.links.push(SpanLink {
+                    trace_id: other.trace_id,
+                    span_id: other.span_id,
+                    attributes,
+                    tracestate: match (style, other.tracestate) {
+                        (PropagationStyle::TraceContext, Some(ts)) => Str::Owned(ts),
+                        _ => Str::Borrowed(""),
+                    },
+                    flags: Some(u32::from(other.sampling_priority.is_some_and(|p| p > 0))),
+                });
+            }
+        } else if style == PropagationStyle::TraceContext {
+            if let Some(ts) = other.tracestate {
+                remote.tracestate = Some(ts);
+            }
+            if remote.span_id != other.span_id {
+                if let Some(p) = other.last_parent_id {
+                    last_parent_id = Some(p);
+                } else if let Some(dd) = datadog_span {
+                    last_parent_id = Some(format!("{dd:016x}"));
+                }
+                remote.span_id = other.span_id;
+            }
+        }
+    }
+    let mut out = Extracted {
+        context: None,
+        baggage: TagMap::new(),
+        style: Some(primary_style),
+        propagation_error: primary.propagation_error,
+        last_parent_id,
+    };
+    for (k, v) in out.root_tags() {
+        remote.local_root_tags.insert(k, v);
+    }
+    out.context = Some(remote);
+    Some(out)
+}
+
+/// Lowercase hex digits only.
+pub(crate) fn is_lower_hex(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,383 @@
+//! The `tracecontext` style: W3C `traceparent` and `tracestate`.
+//!
+//! `traceparent: <version>-<32 hex trace>-<16 hex parent>-<2 hex flags>`, lowercase; version
+//! `ff`, zero ids and extra fields on version `00` reject it (later versions may carry extra
+//! fields). `tracestate` keeps our `dd=` member first and up to 31 other members; its `dd=`
+//! value is `s:<priority>;o:<origin>;p:<16 hex span id>;t.dm:-4;t.<tag>:<value>...` (at most
+//! 256 characters; in values `,` `;` `~` and non-printables become `_` and `=` becomes `~`; in
+//! keys `,` space `=` and non-printables become `_`).
+//!
+//! The sampled flag and `s:` are reconciled as the reference does: flag 1 with `s ≤ 0` (or no
+//! `s`) → 1; flag 0 with `s > 0` (or no `s`) → 0; otherwise `s`. Exception (reference): with
+//! origin `rum` and no (or zero) `s`, the priority is `s` (none or 0), whatever the flag.
+
+use crate::span_data::{Str, TagMap, TraceId};
+
+use super::datadog::is_valid_decision_maker;
+use super::stats::{MalformedReason, record, shown};
+use super::{
+    DECISION_MAKER_KEY, Extractor, InjectContext, Injector, PropagationStyle, StyleContext,
+    TID_KEY, TRACESTATE_DD_MAX_CHARS, TRACESTATE_MAX_OTHER_MEMBERS, is_lower_hex,
+};
+
+const TRACEPARENT: &str = "traceparent";
+const TRACESTATE: &str = "tracestate";
+const STYLE: PropagationStyle = PropagationStyle::TraceContext;
+
+/// A parsed `traceparent`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Traceparent {
+    pub trace_id: TraceId,
+    pub span_id: u64,
+    pub sampled: bool,
+}
+
+fn hex_field(s: &str, len: usize) -> bool {
+    s.len() == len && is_lower_hex(s)
+}
+
+/// Parses a `traceparent` value (already trimmed).
+pub(crate) fn parse_traceparent(tp: &str) -> Result<Traceparent, &'static str> {
+    let mut fields = tp.splitn(5, '-');
+    let version = fields.next().unwrap_or("");
+    let trace = fields.next().unwrap_or("");
+    let span = fields.next().unwrap_or("");
+    let flags = fields.next().unwrap_or("");
+    let extra = fields.next();
+    if !hex_field(version, 2)
+        || !hex_field(trace, 32)
+        || !hex_field(span, 16)
+        || !hex_field(flags, 2)
+    {
+        return Err("expected <2 hex>-<32 hex>-<16 hex>-<2 hex>, lowercase");
+    }
+    if version == "ff" {
+        return Err("version ff is invalid");
+    }
+    match extra {
+        Some(_) if version == "00" => return Err("version 00 has exactly 4 fields"),
+        Some("") => return Err("an empty extra field"),
+        _ => {}
+    }
+    let trace_id = u128::from_str_radix(trace, 16).map_err(|_| "bad trace id")?;
+    let span_id = u64::from_str_radix(span, 16).map_err(|_| "bad parent id")?;
+    let flags = u8::from_str_radix(flags, 16).map_err(|_| "bad flags")?;
+    if trace_id == 0 {
+        return Err("all-zero trace id");
+    }
+    if span_id == 0 {
+        return Err("all-zero parent id");
+    }
+    Ok(Traceparent {
+        trace_id: TraceId(trace_id),
+        span_id,
+        sampled: flags & 1 == 1,
+    })
+}
+
+/// The members of a tracestate after the limits: the last `dd=` member first, then up to 31
+/// others in order. Members are trimmed; empty ones dropped.
+fn limited_members(tracestate: &str) -> Vec<&str> {
+    let members: Vec<&str> = tracestate
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .collect();
+    let dd = members.iter().rev().find(|m| m.starts_with("dd=")).copied();
+    dd.into_iter()
+        .chain(
+            members
+                .iter()
+                .filter(|m| !m.starts_with("dd="))
+                .take(TRACESTATE_MAX_OTHER_MEMBERS)
+                .copied(),
+        )
+        .collect()
+}
+
+/// What the `dd=` member carries.
+#[derive(Debug, Default, PartialEq)]
+struct DdMember {
+    priority: Option<i32>,
+    origin: Option<String>,
+    last_parent_id: Option<String>,
+    tags: TagMap<Str>,
+}
+
+fn decode_value(v: &str) -> String {
+    v.replace('~', "=")
+}
+
+/// Parses the value of the `dd=` member.
+fn parse_dd_member(value: &str) -> Result<DdMember, String> {
+    let mut dd = DdMember::default();
+    for item in value.split(';') {
+        let Some((k, v)) = item.split_once(':') else {
+            return Err(format!("the item {item:?} has no ':'"));
+        };
+        match k {
+            "s" => {
+                dd.priority = Some(
+                    v.parse::<i32>()
+                        .map_err(|_| format!("s:{v:?} is not an integer"))?,
+                );
+            }
+            "o" => dd.origin = Some(decode_value(v)).filter(|o| !o.is_empty()),
+            "p" => {
+                if hex_field(v, 16) {
+                    dd.last_parent_id = Some(v.to_owned());
+                } else {
+                    crate::log::debug!(
+                        "propagation: tracecontext: ignoring p:{} (not 16 lowercase hex digits)",
+                        shown(v)
+                    );
+                }
+            }
+            _ => {
+                if let Some(suffix) = k.strip_prefix("t.") {
+                    dd.tags.insert(
+                        Str::Owned(format!("_dd.p.{suffix}")),
+                        Str::Owned(decode_value(v)),
+                    );
+                }
+            }
+        }
+    }
+    Ok(dd)
+}
+
+/// The reference's reconciliation of the sampled flag and `s:`.
+fn reconcile(sampled: bool, s: Option<i32>, origin: Option<&str>) -> Option<i32> {
+    let s_unset = matches!(s, None | Some(0));
+    let from_rum_without_priority = s_unset && origin == Some("rum");
+    if from_rum_without_priority {
+        return s;
+    }
+    match (sampled, s) {
+        (false, None) => Some(0),
+        (false, Some(p)) if p >= 0 => Some(0),
+        (true, None) => Some(1),
+        (true, Some(p)) if p <= 0 => Some(1),
+        (_, s) => s,
+    }
+}
+
+/// Extracts a context from `traceparent` / `tracestate`.
+pub(crate) fn extract(carrier: &dyn Extractor) -> Option<StyleContext> {
+    let tp = carrier.get(TRACEPARENT)?.trim();
+    let parent = match parse_traceparent(tp) {
+        Ok(p) => p,
+        Err(why) => {
+            record(
+                STYLE,
+                MalformedReason::InvalidTraceparent,
+                format_args!("{TRACEPARENT} {}: {why}", shown(tp)),
+            );
+            return None;
+        }
+    };
+    let mut ctx = StyleContext {
+        trace_id: parent.trace_id,
+        span_id: parent.span_id,
+        sampling_priority: Some(i32::from(parent.sampled)),
+        ..StyleContext::default()
+    };
+    let Some(raw_ts) = carrier.get(TRACESTATE).filter(|t| !t.trim().is_empty()) else {
+        return Some(ctx);
+    };
+    let members = limited_members(raw_ts);
+    let ts = members.join(",");
+    if ts.bytes().any(|b| !(0x20..=0x7e).contains(&b)) {
+        record(
+            STYLE,
+            MalformedReason::InvalidTracestate,
+            format_args!(
+                "{TRACESTATE} {} has non-printable characters; ignored",
+                shown(raw_ts)
+            ),
+        );
+        return Some(ctx);
+    }
+    let dd_value = members
+        .first()
+        .and_then(|m| m.strip_prefix("dd="))
+        .map(str::to_owned);
+    ctx.tracestate = Some(ts).filter(|t| !t.is_empty());
+    let Some(dd_value) = dd_value else {
+        return Some(ctx);
+    };
+    let dd = match parse_dd_member(&dd_value) {
+        Ok(dd) => dd,
+        Err(why) => {
+            record(
+                STYLE,
+                MalformedReason::InvalidTracestate,
+                format_args!("dd= member {}: {why}; ignored", shown(&dd_value)),
+            );
+            return Some(ctx);
+        }
+    };
+    ctx.sampling_priority = reconcile(parent.sampled, dd.priority, dd.origin.as_deref());
+    ctx.origin = dd.origin;
+    ctx.last_parent_id = dd.last_parent_id;
+    ctx.tags = dd.tags;
+    // The trace id comes from traceparent, whole.
+    ctx.tags.remove(TID_KEY);
+    if let Some(dm) = ctx.tags.get(DECISION_MAKER_KEY)
+        && !is_valid_decision_maker(dm)
+    {
+        record(
+            STYLE,
+            MalformedReason::InvalidDecisionMaker,
+            format_args!("t.dm {} must be -<0..255>; dropped", shown(dm)),
+        );
+        ctx.tags.remove(DECISION_MAKER_KEY);
+    }
+    Some(ctx)
+}
+
+/// Replaces the characters tracestate forbids: in keys `,` space `=`, in values `,` `;` `~`
+/// (and `=` → `~`); runs of non-printable characters become one `_`.
+fn encode(s: &str, key: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_run = false;
+    for c in s.chars() {
+        if !(' '..='~').contains(&c) {
+            if !in_run {
+                out.push('_');
+            }
+            in_run = true;
+            continue;
+        }
+        in_run = false;
+        let forbidden = if key {
+            matches!(c, ',' | ' ' | '=')
+        } else {
+            matches!(c, ',' | ';' | '~')
+        };
+        out.push(match c {
+            _ if forbidden => '_',
+            '=' => '~',
+            c => c,
+        });
+    }
+    out
+}
+
+/// The `dd=` member's value.
+pub(crate) fn dd_member(ctx: &InjectContext<'_>) -> String {
+    let mut items: Vec<String> = Vec::new();
+    if let Some(p) = ctx.sampling_priority {
+        items.push(format!("s:{p}"));
+    }
+    if let Some(o) = ctx.origin {
+        items.push(format!("o:{}", encode(o, false)));
+    }
+    items.push(format!("p:{:016x}", ctx.span_id));
+    let mut len = items.iter().map(String::len).sum::<usize>() + items.len() - 1;
+    let dm = ctx
+        .propagation_tags
+        .get(DECISION_MAKER_KEY)
+        .map(|v| (DECISION_MAKER_KEY, v.as_ref()));
+    let others = ctx
+        .propagation_tags
+        .iter()
+        .filter(|(k, _)| k.starts_with("_dd.p.") && *k != DECISION_MAKER_KEY && *k != TID_KEY)
+        .map(|(k, v)| (k, v.as_ref()));
+    for (k, v) in dm.into_iter().chain(others) {
+        let key = encode(&k.replacen("_dd.p.", "t.", 1), true);
+        let item = format!("{key}:{}", encode(v, false));
+        if len + 1 + item.len() <= TRACESTATE_DD_MAX_CHARS {
+            len += 1 + item.len();
+            items.push(item);
+        } else {
+            crate::log::debug!(
+                "propagation: tracecontext: {item:?} would take dd= over {TRACESTATE_DD_MAX_CHARS} characters; not propagated"
+            );
+        }
+    }
+    items.join(";")
+}
+
+/// Writes `traceparent` and `tracestate`.
+pub(crate) fn inject(ctx: &InjectContext<'_>, carrier: &mut dyn Injector) {
+    let flags = if ctx.sampling_priority.is_some_and(|p| p > 0) {
+        "01"
+    } else {
+        "00"
+    };
+    carrier.set(
+        TRACEPARENT,
+        format!("00-{}-{:016x}-{flags}", ctx.trace_id.to_hex(), ctx.span_id),
+    );
+    let mut state = format!("dd={}", dd_member(ctx));
+    if let Some(upstream) = ctx.tracestate {
+        for m in limited_members(upstream)
+            .into_iter()
+            .filter(|m| !m.starts_with("dd="))
+        {
+            state.push(',');
+            state.push_str(m);
+        }
+    }
+    carrier.set(TRACESTATE, state);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_parsing() {
+        let ok =
+            parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+        assert_eq!(ok.trace_id, TraceId(0x4bf92f3577b34da6a3ce929d0e0e4736));
+        assert_eq!(ok.span_id, 0x00f067aa0ba902b7);
+        assert!(ok.sampled);
+        // A later version may carry more fields.
+        assert!(
+            parse_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-x").is_ok()
+        );
+        for bad in [
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
+            "",
+        ] {
+            assert!(parse_traceparent(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn reconciliation() {
+        assert_eq!(reconcile(true, Some(-1), None), Some(1));
+        assert_eq!(reconcile(true, Some(0), None), Some(1));
+        assert_eq!(reconcile(true, Some(2), None), Some(2));
+        assert_eq!(reconcile(false, Some(2), None), Some(0));
+        assert_eq!(reconcile(false, Some(-1), None), Some(-1));
+        assert_eq!(reconcile(false, None, None), Some(0));
+        assert_eq!(reconcile(true, None, Some("rum")), None);
+    }
+
+    #[test]
+    fn encoding_rules() {
+        assert_eq!(encode("a,b;c~d=e", false), "a_b_c_d~e");
+        assert_eq!(encode("k ey=,", true), "k_ey__");
+        assert_eq!(encode("é\u{1}x", false), "_x");
+    }
+
+    #[test]
+    fn member_limits() {
+        let many: Vec<String> = (0..40).map(|i| format!("v{i}=x")).collect();
+        let ts = format!("{},dd=s:1", many.join(","));
+        let kept = limited_members(&ts);
+        assert_eq!(kept.len(), 32);
+        assert_eq!(kept[0], "dd=s:1");
+        assert_eq!(kept[31], "v30=x");
+    }
+}

@@ -1,0 +1,281 @@
+//! Trace sampling: the keep/drop decision made once per trace, on the local root, before any
+//! injection.
+//!
+//! [`Sampler::decide`] applies, in order:
+//!
+//! 1. the first matching rule of `DD_TRACE_SAMPLING_RULES`, then the catch-all rule of
+//!    `DD_TRACE_SAMPLE_RATE`: the [Knuth test](knuth_keep) at the rule's rate, then (if kept)
+//!    the token-bucket [limiter](RateLimiter) (`DD_TRACE_RATE_LIMIT`, default 100/s). Priority 2
+//!    (user keep) or -1 (user reject), mechanism 3; `_dd.rule_psr` and, when the limiter was
+//!    consulted, `_dd.limit_psr`;
+//! 2. else the agent's rate for `service:<svc>,env:<env>` (falling back to `service:,env:`):
+//!    priority 1 or 0, mechanism 1, `_dd.agent_psr`;
+//! 3. else keep: priority 1, mechanism 0.
+//!
+//! A trace whose context came from upstream with a priority keeps that priority and is not
+//! sampled again (the tracer does not call the sampler for it); manual decisions
+//! ([`SamplingDecision::manual`]) override everything with mechanism 4.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use ddtrace_core::sampler::{Sampler, SamplingInput};
+//! use ddtrace_core::{AgentRates, Config, TraceId};
+//!
+//! let config = Config::builder()
+//!     .sampling_rules_json(r#"[{"service":"web*","sample_rate":0}]"#)
+//!     .build();
+//! let sampler = Sampler::new(&config, Arc::new(AgentRates::new()));
+//! let decision = sampler.decide(&SamplingInput::new(TraceId(42), "web-api", "http.request", "GET /"));
+//! assert_eq!(decision.priority, -1);
+//! assert_eq!(decision.mechanism, 3);
+//! assert_eq!(decision.rule_psr, Some(0.0));
+//! ```
+
+mod glob;
+mod knuth;
+mod limiter;
+mod rule;
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::rates::AgentRates;
+use crate::span_data::{Str, TagMap, TraceId};
+use crate::trace::{AUTO_KEEP, AUTO_REJECT, USER_KEEP, USER_REJECT};
+
+pub use glob::Glob;
+pub use knuth::{KNUTH_FACTOR, knuth_keep};
+pub use limiter::{Clock, RateLimiter, monotonic_clock};
+pub use rule::{SamplingRule, parse_sampling_rules};
+
+/// Mechanism `-0`: the default (no rule, no agent rate).
+pub const MECHANISM_DEFAULT: u8 = crate::trace::MECHANISM_DEFAULT;
+/// Mechanism `-1`: the agent's rate for the service.
+pub const MECHANISM_AGENT_RATE: u8 = 1;
+/// Mechanism `-3`: a local rule (including `DD_TRACE_SAMPLE_RATE`).
+pub const MECHANISM_LOCAL_RULE: u8 = 3;
+/// Mechanism `-4`: a manual decision (`manual.keep`, `manual.drop`, `sampling.priority`).
+pub const MECHANISM_MANUAL: u8 = crate::trace::MECHANISM_MANUAL;
+
+pub use crate::config::DEFAULT_RATE_LIMIT;
+
+/// Metric key of the agent rate used.
+pub const AGENT_PSR_KEY: &str = "_dd.agent_psr";
+/// Metric key of the rule rate used.
+pub const RULE_PSR_KEY: &str = "_dd.rule_psr";
+/// Metric key of the limiter's effective rate.
+pub const LIMIT_PSR_KEY: &str = "_dd.limit_psr";
+
+static NO_META: TagMap<Str> = TagMap::new();
+static NO_METRICS: TagMap<f64> = TagMap::new();
+
+/// What the sampler looks at: the local root of a new trace.
+#[derive(Clone, Copy, Debug)]
+pub struct SamplingInput<'a> {
+    /// The trace id (the Knuth test uses its low 64 bits).
+    pub trace_id: TraceId,
+    /// The local root's service.
+    pub service: &'a str,
+    /// The local root's name.
+    pub name: &'a str,
+    /// The local root's resource.
+    pub resource: &'a str,
+    /// The local root's string tags.
+    pub meta: &'a TagMap<Str>,
+    /// The local root's numeric tags.
+    pub metrics: &'a TagMap<f64>,
+    /// `DD_ENV` (empty when unset), for the agent's rate table.
+    pub env: &'a str,
+}
+
+impl<'a> SamplingInput<'a> {
+    /// An input without tags and with no env.
+    pub fn new(trace_id: TraceId, service: &'a str, name: &'a str, resource: &'a str) -> Self {
+        SamplingInput {
+            trace_id,
+            service,
+            name,
+            resource,
+            meta: &NO_META,
+            metrics: &NO_METRICS,
+            env: "",
+        }
+    }
+}
+
+/// A sampling decision and why it was made.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SamplingDecision {
+    /// The priority: -1 user reject, 0 auto reject, 1 auto keep, 2 user keep.
+    pub priority: i32,
+    /// The mechanism (`_dd.p.dm` is `-<mechanism>`).
+    pub mechanism: u8,
+    /// `_dd.agent_psr`, when the agent's rate decided.
+    pub agent_psr: Option<f64>,
+    /// `_dd.rule_psr`, when a rule decided.
+    pub rule_psr: Option<f64>,
+    /// `_dd.limit_psr`, when the rate limiter was consulted.
+    pub limit_psr: Option<f64>,
+    /// What decided, for debug lines (which rule, which rate).
+    pub explanation: String,
+}
+
+impl SamplingDecision {
+    /// Whether the trace is kept.
+    pub fn keep(&self) -> bool {
+        self.priority > 0
+    }
+
+    /// The `_dd.p.dm` value (`-<mechanism>`).
+    pub fn decision_maker(&self) -> String {
+        format!("-{}", self.mechanism)
+    }
+
+    /// The metrics to set on the local root (`_dd.agent_psr`, `_dd.rule_psr`, `_dd.limit_psr`).
+    pub fn metrics(&self) -> Vec<(&'static str, f64)> {
+        [
+            (AGENT_PSR_KEY, self.agent_psr),
+            (RULE_PSR_KEY, self.rule_psr),
+            (LIMIT_PSR_KEY, self.limit_psr),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
+    }
+
+    /// A manual decision (`manual.keep` → 2, `manual.drop` → -1), mechanism 4.
+    pub fn manual(keep: bool) -> Self {
+        SamplingDecision {
+            priority: if keep { USER_KEEP } else { USER_REJECT },
+            mechanism: MECHANISM_MANUAL,
+            agent_psr: None,
+            rule_psr: None,
+            limit_psr: None,
+            explanation: format!("manual {}", if keep { "keep" } else { "drop" }),
+        }
+    }
+}
+
+/// Decides whether new traces are kept. Cheap to share (`Arc`); `decide` takes `&self`.
+#[derive(Debug)]
+pub struct Sampler {
+    rules: Vec<SamplingRule>,
+    limiter: RateLimiter,
+    agent_rates: Arc<AgentRates>,
+}
+
+impl Sampler {
+    /// The sampler a configuration asks for (`DD_TRACE_SAMPLING_RULES`, `DD_TRACE_SAMPLE_RATE`,
+    /// `DD_TRACE_RATE_LIMIT`), reading the agent's rates from `agent_rates`.
+    pub fn new(config: &Config, agent_rates: Arc<AgentRates>) -> Self {
+        Sampler::with_rules(
+            config.sampling_rules().to_vec(),
+            config.sample_rate(),
+            config.rate_limit(),
+            agent_rates,
+            monotonic_clock(),
+        )
+    }
+
+    /// A sampler from explicit parts: `rules` in order, then the catch-all `sample_rate`, with
+    /// a limiter of `rate_limit` per second on `clock`.
+    pub fn with_rules(
+        mut rules: Vec<SamplingRule>,
+        sample_rate: Option<f64>,
+        rate_limit: f64,
+        agent_rates: Arc<AgentRates>,
+        clock: Clock,
+    ) -> Self {
+        if let Some(rate) = sample_rate {
+            rules.push(SamplingRule::catch_all(rate));
+        }
+        Sampler {
+            rules,
+            limiter: RateLimiter::new(rate_limit, clock),
+            agent_rates,
+        }
+    }
+
+    /// The rules, in the order they are tried (the `DD_TRACE_SAMPLE_RATE` catch-all last).
+    pub fn rules(&self) -> &[SamplingRule] {
+        &self.rules
+    }
+
+    /// Decides for the local root described by `input`.
+    pub fn decide(&self, input: &SamplingInput<'_>) -> SamplingDecision {
+        let decision = self.decide_inner(input);
+        crate::log::debug!(
+            "sampler: trace {} ({}/{}): priority {} dm {}: {}",
+            input.trace_id,
+            input.service,
+            input.name,
+            decision.priority,
+            decision.decision_maker(),
+            decision.explanation
+        );
+        decision
+    }
+
+    fn decide_inner(&self, input: &SamplingInput<'_>) -> SamplingDecision {
+        if let Some((index, rule)) = self
+            .rules
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.matches(input))
+        {
+            let rate = rule.sample_rate();
+            let which = format!("{} (rule #{index})", rule.describe());
+            if !knuth_keep(input.trace_id, rate) {
+                return SamplingDecision {
+                    priority: USER_REJECT,
+                    mechanism: MECHANISM_LOCAL_RULE,
+                    agent_psr: None,
+                    rule_psr: Some(rate),
+                    limit_psr: None,
+                    explanation: format!("{which}: dropped by the rate {rate}"),
+                };
+            }
+            let (allowed, effective) = self.limiter.allow();
+            return SamplingDecision {
+                priority: if allowed { USER_KEEP } else { USER_REJECT },
+                mechanism: MECHANISM_LOCAL_RULE,
+                agent_psr: None,
+                rule_psr: Some(rate),
+                limit_psr: Some(effective),
+                explanation: if allowed {
+                    format!("{which}: kept at the rate {rate}")
+                } else {
+                    format!(
+                        "{which}: kept at the rate {rate}, then dropped by the rate limiter ({}/s)",
+                        self.limiter.rate()
+                    )
+                },
+            };
+        }
+        if let Some(rate) = self.agent_rates.rate_for(input.service, input.env) {
+            let keep = knuth_keep(input.trace_id, rate);
+            return SamplingDecision {
+                priority: if keep { AUTO_KEEP } else { AUTO_REJECT },
+                mechanism: MECHANISM_AGENT_RATE,
+                agent_psr: Some(rate),
+                rule_psr: None,
+                limit_psr: None,
+                explanation: format!(
+                    "agent rate {rate} for service:{},env:{} (or the agent's default)",
+                    input.service, input.env
+                ),
+            };
+        }
+        SamplingDecision {
+            priority: AUTO_KEEP,
+            mechanism: MECHANISM_DEFAULT,
+            agent_psr: None,
+            rule_psr: None,
+            limit_psr: None,
+            explanation: "no rule matched and no agent rate yet: default keep".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

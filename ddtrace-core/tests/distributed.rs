@@ -1,0 +1,194 @@
+//! Distributed tracing through the tracer: extract → continue → inject, with the sampling
+//! decision made once per trace and honoured when it came from upstream.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // test helpers may fail loudly
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{by_name, meta, tracer_with};
+use ddtrace_core::Config;
+
+fn headers(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn continues_an_upstream_datadog_trace_and_honours_its_decision() {
+    // A sampler that would drop everything: the upstream keep must win (not resampled).
+    let (tracer, collector) = tracer_with(Config::builder().service("downstream").sample_rate(0.0));
+    let incoming = headers(&[
+        ("x-datadog-trace-id", "1234567890"),
+        ("x-datadog-parent-id", "987654321"),
+        ("x-datadog-sampling-priority", "2"),
+        ("x-datadog-origin", "synthetics"),
+        (
+            "x-datadog-tags",
+            "_dd.p.dm=-4,_dd.p.usr.id=baz64,_dd.p.tid=640cfd8d00000000",
+        ),
+    ]);
+    let parent = tracer.extract(&incoming).expect("a context");
+    assert_eq!(parent.trace_id().low(), 1234567890);
+    assert_eq!(parent.trace_id().high(), 0x640cfd8d00000000);
+    assert_eq!(parent.sampling_priority(), Some(2));
+    {
+        let _server = tracer.span("http.request").child_of(&parent).enter();
+        let _db = tracer.trace("db.query");
+    }
+    let spans = collector.spans();
+    let server = by_name(&spans, "http.request");
+    let db = by_name(&spans, "db.query");
+    assert_eq!(server.trace_id.low(), 1234567890);
+    assert_eq!(server.trace_id.high(), 0x640cfd8d00000000);
+    assert_eq!(server.parent_id, 987654321);
+    assert_eq!(db.parent_id, server.span_id);
+    assert_eq!(server.metrics.get("_sampling_priority_v1"), Some(&2.0));
+    assert_eq!(
+        meta(server, "_dd.p.dm"),
+        Some("-4"),
+        "upstream decision maker kept"
+    );
+    assert_eq!(meta(server, "_dd.p.usr.id"), Some("baz64"));
+    assert_eq!(meta(server, "_dd.p.tid"), Some("640cfd8d00000000"));
+    assert_eq!(server.metrics.get("_dd.rule_psr"), None, "not resampled");
+    for s in [server, db] {
+        assert_eq!(meta(s, "_dd.origin"), Some("synthetics"));
+    }
+}
+
+#[test]
+fn injects_the_active_span_in_every_default_style() {
+    let (tracer, _collector) = tracer_with(Config::builder().service("upstream"));
+    let root = tracer.trace("client.request");
+    let mut out: HashMap<String, String> = HashMap::new();
+    assert!(tracer.inject_current(&mut out));
+    let trace_id = root.trace_id();
+    assert_eq!(out["x-datadog-trace-id"], trace_id.low().to_string());
+    assert_eq!(out["x-datadog-parent-id"], root.span_id().to_string());
+    assert_eq!(out["x-datadog-sampling-priority"], "1");
+    let tags = &out["x-datadog-tags"];
+    assert!(tags.contains("_dd.p.dm=-0"), "{tags}");
+    assert!(
+        tags.contains(&format!("_dd.p.tid={:016x}", trace_id.high())),
+        "{tags}"
+    );
+    assert_eq!(
+        out["traceparent"],
+        format!("00-{}-{:016x}-01", trace_id.to_hex(), root.span_id())
+    );
+    assert!(
+        out["tracestate"].starts_with("dd="),
+        "{}",
+        out["tracestate"]
+    );
+    // Round trip: what we inject, we extract to the same trace and parent.
+    let back = tracer.extract(&out).unwrap();
+    assert_eq!(back.trace_id(), trace_id);
+    assert_eq!(back.span_id(), root.span_id());
+    assert_eq!(back.sampling_priority(), Some(1));
+}
+
+#[test]
+fn sampling_rules_decide_once_at_the_root_with_their_rates() {
+    let (tracer, collector) = tracer_with(Config::builder().service("svc").sampling_rules_json(
+        r#"[{"service":"svc","name":"drop.*","sample_rate":0.0},{"sample_rate":1.0}]"#,
+    ));
+    {
+        let _kept = tracer.trace("keep.me");
+        let mut out = HashMap::new();
+        tracer.inject_current(&mut out);
+        assert_eq!(
+            out["x-datadog-sampling-priority"], "2",
+            "decided before injection"
+        );
+    }
+    drop(tracer.trace("drop.me"));
+    let kept = collector.span("keep.me").unwrap();
+    assert_eq!(kept.metrics.get("_sampling_priority_v1"), Some(&2.0));
+    assert_eq!(meta(&kept, "_dd.p.dm"), Some("-3"));
+    assert_eq!(kept.metrics.get("_dd.rule_psr"), Some(&1.0));
+    assert_eq!(kept.metrics.get("_dd.limit_psr"), Some(&1.0));
+    let dropped = collector.span("drop.me").unwrap();
+    assert_eq!(dropped.metrics.get("_sampling_priority_v1"), Some(&-1.0));
+    assert_eq!(dropped.metrics.get("_dd.rule_psr"), Some(&0.0));
+    assert_eq!(meta(&dropped, "_dd.p.dm"), Some("-3"));
+}
+
+#[test]
+fn a_manual_keep_at_start_is_not_overridden_by_the_sampler() {
+    let (tracer, collector) = tracer_with(Config::builder().sample_rate(0.0));
+    drop(tracer.span("important").tag("manual.keep", true).enter());
+    let s = collector.span("important").unwrap();
+    assert_eq!(s.metrics.get("_sampling_priority_v1"), Some(&2.0));
+    assert_eq!(meta(&s, "_dd.p.dm"), Some("-4"));
+}
+
+#[test]
+fn conflicting_contexts_become_span_links() {
+    let (tracer, collector) = tracer_with(Config::builder());
+    let incoming = headers(&[
+        ("x-datadog-trace-id", "1"),
+        ("x-datadog-parent-id", "2"),
+        ("x-datadog-sampling-priority", "1"),
+        (
+            "traceparent",
+            "00-000000000000000000000000000000aa-00000000000000bb-01",
+        ),
+    ]);
+    let parent = tracer.extract(&incoming).unwrap();
+    drop(tracer.span("server").child_of(&parent).enter());
+    let s = collector.span("server").unwrap();
+    assert_eq!(s.trace_id.low(), 1);
+    assert_eq!(s.links.len(), 1, "{:?}", s.links);
+    assert_eq!(s.links[0].trace_id.low(), 0xaa);
+    assert_eq!(s.links[0].span_id, 0xbb);
+    assert_eq!(
+        s.links[0].attributes.get("reason").map(|v| &**v),
+        Some("terminated_context")
+    );
+}
+
+#[test]
+fn extraction_errors_are_recorded_on_the_local_root() {
+    let (tracer, collector) = tracer_with(Config::builder());
+    let big = format!("_dd.p.big={}", "x".repeat(600));
+    let incoming = headers(&[
+        ("x-datadog-trace-id", "10"),
+        ("x-datadog-parent-id", "20"),
+        ("x-datadog-tags", &big),
+    ]);
+    let parent = tracer.extract(&incoming).unwrap();
+    drop(tracer.span("server").child_of(&parent).enter());
+    let s = collector.span("server").unwrap();
+    assert_eq!(s.parent_id, 20);
+    assert_eq!(meta(&s, "_dd.propagation_error"), Some("extract_max_size"));
+    assert_eq!(meta(&s, "_dd.p.big"), None, "oversized tags are ignored");
+}
+
+#[test]
+fn malformed_headers_give_no_context_and_never_panic() {
+    let (tracer, _collector) = tracer_with(Config::builder());
+    for bad in [
+        headers(&[
+            ("x-datadog-trace-id", "not-a-number"),
+            ("x-datadog-parent-id", "1"),
+        ]),
+        headers(&[("x-datadog-trace-id", "0"), ("x-datadog-parent-id", "1")]),
+        headers(&[("x-datadog-trace-id", "18446744073709551616")]),
+        headers(&[(
+            "traceparent",
+            "ff-000000000000000000000000000000aa-00000000000000bb-01",
+        )]),
+        headers(&[(
+            "traceparent",
+            "00-00000000000000000000000000000000-00000000000000bb-01",
+        )]),
+        headers(&[]),
+    ] {
+        assert!(tracer.extract(&bad).is_none(), "{bad:?}");
+    }
+}
