@@ -9,9 +9,22 @@ pub const DEFAULT_RATE_KEY: &str = "service:,env:";
 
 /// The latest `rate_by_service` table the agent sent. Each response replaces the whole table;
 /// an empty or missing table means "no change".
+///
+/// Keys are parsed once when a response arrives, so a lookup (once per new trace, on the
+/// application thread) allocates nothing.
 #[derive(Debug, Default)]
 pub struct AgentRates {
-    table: RwLock<Arc<HashMap<String, f64>>>,
+    table: RwLock<Arc<Table>>,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    /// As received (valid rates only).
+    raw: HashMap<String, f64>,
+    /// service → env → rate.
+    by_service: HashMap<String, HashMap<String, f64>>,
+    /// The `service:,env:` rate.
+    default: Option<f64>,
 }
 
 impl AgentRates {
@@ -23,30 +36,51 @@ impl AgentRates {
     /// Replaces the table with one from an agent response. Rates outside `[0, 1]` or not finite
     /// are dropped from it.
     pub fn update(&self, rates: HashMap<String, f64>) {
-        let rates: HashMap<String, f64> = rates
+        let raw: HashMap<String, f64> = rates
             .into_iter()
             .filter(|(_, r)| r.is_finite() && (0.0..=1.0).contains(r))
             .collect();
-        if rates.is_empty() {
+        if raw.is_empty() {
             return;
         }
+        let mut table = Table::default();
+        for (key, &rate) in &raw {
+            if key == DEFAULT_RATE_KEY {
+                table.default = Some(rate);
+            } else if let Some((service, env)) = key
+                .strip_prefix("service:")
+                .and_then(|rest| rest.split_once(",env:"))
+            {
+                table
+                    .by_service
+                    .entry(service.to_owned())
+                    .or_default()
+                    .insert(env.to_owned(), rate);
+            }
+        }
+        table.raw = raw;
         if let Ok(mut t) = self.table.write() {
-            *t = Arc::new(rates);
+            *t = Arc::new(table);
         }
     }
 
     /// The rate for `service` in `env` (`env` empty when unset), else the agent's default rate.
     pub fn rate_for(&self, service: &str, env: &str) -> Option<f64> {
-        let table = self.table.read().ok()?.clone();
+        let table = self.table.read().ok()?;
         table
-            .get(&format!("service:{service},env:{env}"))
-            .or_else(|| table.get(DEFAULT_RATE_KEY))
+            .by_service
+            .get(service)
+            .and_then(|envs| envs.get(env))
             .copied()
+            .or(table.default)
     }
 
     /// A copy of the whole table.
     pub fn snapshot(&self) -> HashMap<String, f64> {
-        self.table.read().map(|t| (**t).clone()).unwrap_or_default()
+        self.table
+            .read()
+            .map(|t| t.raw.clone())
+            .unwrap_or_default()
     }
 }
 

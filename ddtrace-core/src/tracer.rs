@@ -174,14 +174,9 @@ impl Tracer {
     /// [`SpanBuilder::child_of`]. `None` when no style found a valid context; malformed headers
     /// are counted and explained in debug logs, never an error.
     pub fn extract(&self, carrier: &dyn Extractor) -> Option<SpanContext> {
-        let extracted = self.inner.propagator.extract(carrier)?;
-        let root_tags: TagMap<String> = extracted
-            .root_tags()
-            .into_iter()
-            .map(|(k, v)| (Str::Borrowed(k), v))
-            .collect();
-        let mut remote = extracted.context?;
-        remote.local_root_tags = root_tags;
+        // The context carries the tags its local root gets (`local_root_tags`) and the links
+        // to conflicting contexts; baggage without a trace context is not kept.
+        let remote = self.inner.propagator.extract(carrier)?.context?;
         Some(SpanContext::remote(remote))
     }
 

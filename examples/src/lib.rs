@@ -7,12 +7,15 @@
 //!   simulated remote call.
 //! * [`sandwich`]: the seed document's Python examples in Rust, on `ddtrace-core` (the
 //!   `sandwich` example runs them against a Datadog Agent).
+//! * [`propagate`]: continue a trace from incoming headers and produce the outgoing ones (the
+//!   `propagate` example).
 //! * [`tree`]: renders the spans a `MockTracer` recorded as a readable tree (what the
 //!   `demo` binary prints).
 //!
 //! Run the demo with `cargo run -p examples --bin demo`.
 
 pub mod kitchen;
+pub mod propagate;
 pub mod sandwich;
 pub mod tree;
 

@@ -544,6 +544,20 @@ fn baggage_malformed_and_limits() {
 }
 
 #[test]
+fn baggage_blank_after_trim_is_not_reinjected() {
+    // Found by the fuzzer: a key that is a tab once decoded.
+    let p = only(PropagationStyle::Baggage);
+    let e = p.extract(&headers(&[("baggage", "%09=0,k=v")])).unwrap();
+    assert_eq!(e.baggage.len(), 2);
+    let mut h: HashMap<String, String> = HashMap::new();
+    p.inject(
+        &InjectContext::new(TraceId(1), 1).baggage(&e.baggage),
+        &mut h,
+    );
+    assert_eq!(h["baggage"], "k=v");
+}
+
+#[test]
 fn first_valid_style_wins_and_w3c_same_trace_contributes() {
     let p = Propagator::default();
     // Datadog and W3C agree on the trace; W3C has another parent and a p: value.

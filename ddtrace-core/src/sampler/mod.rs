@@ -116,8 +116,79 @@ pub struct SamplingDecision {
     pub rule_psr: Option<f64>,
     /// `_dd.limit_psr`, when the rate limiter was consulted.
     pub limit_psr: Option<f64>,
-    /// What decided, for debug lines (which rule, which rate).
-    pub explanation: String,
+    /// What decided, for debug lines (which rule, which rate); formatted only when displayed.
+    pub explanation: Explanation,
+}
+
+/// Why a trace was kept or dropped. Cheap to build: nothing is formatted until it is displayed
+/// (the debug line), so deciding costs no allocation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Explanation {
+    /// A rule (or the `DD_TRACE_SAMPLE_RATE` catch-all) matched.
+    Rule {
+        /// Its position among the rules.
+        index: usize,
+        /// Its description (what it matches).
+        rule: Arc<str>,
+        /// Its rate.
+        rate: f64,
+        /// What happened.
+        outcome: RuleOutcome,
+    },
+    /// The agent's rate for the service and env (or the agent's default rate).
+    AgentRate {
+        /// The rate.
+        rate: f64,
+    },
+    /// No rule matched and the agent has sent no rate yet.
+    Default,
+    /// A manual decision.
+    Manual {
+        /// Keep (true) or drop.
+        keep: bool,
+    },
+}
+
+/// What a matching rule led to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RuleOutcome {
+    /// Dropped by the rule's rate.
+    DroppedByRate,
+    /// Kept by the rate and allowed by the limiter.
+    Kept,
+    /// Kept by the rate, then dropped by the rate limiter (its limit per second).
+    DroppedByLimiter(f64),
+}
+
+impl std::fmt::Display for Explanation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Explanation::Rule {
+                index,
+                rule,
+                rate,
+                outcome,
+            } => {
+                write!(f, "{rule} (rule #{index}): ")?;
+                match outcome {
+                    RuleOutcome::DroppedByRate => write!(f, "dropped by the rate {rate}"),
+                    RuleOutcome::Kept => write!(f, "kept at the rate {rate}"),
+                    RuleOutcome::DroppedByLimiter(limit) => write!(
+                        f,
+                        "kept at the rate {rate}, then dropped by the rate limiter ({limit}/s)"
+                    ),
+                }
+            }
+            Explanation::AgentRate { rate } => write!(
+                f,
+                "the agent's rate {rate} for the service and env (or the agent's default)"
+            ),
+            Explanation::Default => f.write_str("no rule matched and no agent rate yet: default keep"),
+            Explanation::Manual { keep } => {
+                write!(f, "manual {}", if *keep { "keep" } else { "drop" })
+            }
+        }
+    }
 }
 
 impl SamplingDecision {
@@ -151,7 +222,7 @@ impl SamplingDecision {
             agent_psr: None,
             rule_psr: None,
             limit_psr: None,
-            explanation: format!("manual {}", if keep { "keep" } else { "drop" }),
+            explanation: Explanation::Manual { keep },
         }
     }
 }
@@ -160,6 +231,8 @@ impl SamplingDecision {
 #[derive(Debug)]
 pub struct Sampler {
     rules: Vec<SamplingRule>,
+    /// Each rule's description, built once for the debug explanations.
+    descriptions: Vec<Arc<str>>,
     limiter: RateLimiter,
     agent_rates: Arc<AgentRates>,
 }
@@ -189,8 +262,10 @@ impl Sampler {
         if let Some(rate) = sample_rate {
             rules.push(SamplingRule::catch_all(rate));
         }
+        let descriptions = rules.iter().map(|r| Arc::from(r.describe())).collect();
         Sampler {
             rules,
+            descriptions,
             limiter: RateLimiter::new(rate_limit, clock),
             agent_rates,
         }
@@ -224,7 +299,12 @@ impl Sampler {
             .find(|(_, r)| r.matches(input))
         {
             let rate = rule.sample_rate();
-            let which = format!("{} (rule #{index})", rule.describe());
+            let explain = |outcome| Explanation::Rule {
+                index,
+                rule: Arc::clone(&self.descriptions[index]),
+                rate,
+                outcome,
+            };
             if !knuth_keep(input.trace_id, rate) {
                 return SamplingDecision {
                     priority: USER_REJECT,
@@ -232,7 +312,7 @@ impl Sampler {
                     agent_psr: None,
                     rule_psr: Some(rate),
                     limit_psr: None,
-                    explanation: format!("{which}: dropped by the rate {rate}"),
+                    explanation: explain(RuleOutcome::DroppedByRate),
                 };
             }
             let (allowed, effective) = self.limiter.allow();
@@ -242,14 +322,11 @@ impl Sampler {
                 agent_psr: None,
                 rule_psr: Some(rate),
                 limit_psr: Some(effective),
-                explanation: if allowed {
-                    format!("{which}: kept at the rate {rate}")
+                explanation: explain(if allowed {
+                    RuleOutcome::Kept
                 } else {
-                    format!(
-                        "{which}: kept at the rate {rate}, then dropped by the rate limiter ({}/s)",
-                        self.limiter.rate()
-                    )
-                },
+                    RuleOutcome::DroppedByLimiter(self.limiter.rate())
+                }),
             };
         }
         if let Some(rate) = self.agent_rates.rate_for(input.service, input.env) {
@@ -260,10 +337,7 @@ impl Sampler {
                 agent_psr: Some(rate),
                 rule_psr: None,
                 limit_psr: None,
-                explanation: format!(
-                    "agent rate {rate} for service:{},env:{} (or the agent's default)",
-                    input.service, input.env
-                ),
+                explanation: Explanation::AgentRate { rate },
             };
         }
         SamplingDecision {
@@ -272,7 +346,7 @@ impl Sampler {
             agent_psr: None,
             rule_psr: None,
             limit_psr: None,
-            explanation: "no rule matched and no agent rate yet: default keep".into(),
+            explanation: Explanation::Default,
         }
     }
 }
