@@ -1,7 +1,9 @@
 //! The agent's sampling rates (`rate_by_service`), fed by every agent response and read by the
 //! sampler when a trace starts.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Key of the agent's default rate.
@@ -10,11 +12,32 @@ pub const DEFAULT_RATE_KEY: &str = "service:,env:";
 /// The latest `rate_by_service` table the agent sent. Each response replaces the whole table;
 /// an empty or missing table means "no change".
 ///
-/// Keys are parsed once when a response arrives, so a lookup (once per new trace, on the
-/// application thread) allocates nothing.
-#[derive(Debug, Default)]
+/// Keys are parsed once when a response arrives, and each thread keeps the current table, so a
+/// lookup (once per new trace, on the application thread) takes no lock and allocates nothing:
+/// one atomic load tells whether the table changed since the thread last looked.
+#[derive(Debug)]
 pub struct AgentRates {
     table: RwLock<Arc<Table>>,
+    /// Bumped on every update; `(id, generation)` names a table version.
+    generation: AtomicU64,
+    /// Distinguishes instances in the per-thread cache.
+    id: u64,
+}
+
+impl Default for AgentRates {
+    fn default() -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        AgentRates {
+            table: RwLock::default(),
+            generation: AtomicU64::new(0),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+thread_local! {
+    /// This thread's copy of the last table it read: (instance id, generation, table).
+    static CACHED: RefCell<Option<(u64, u64, Arc<Table>)>> = const { RefCell::new(None) };
 }
 
 #[derive(Debug, Default)]
@@ -61,32 +84,71 @@ impl AgentRates {
         table.raw = raw;
         if let Ok(mut t) = self.table.write() {
             *t = Arc::new(table);
+            self.generation.fetch_add(1, Ordering::Release);
         }
+    }
+
+    /// Runs `f` on the current table: this thread's copy when still current (no lock, no shared
+    /// counter touched), else the table read once under the lock.
+    fn with_current<R>(&self, f: impl FnOnce(&Table) -> R) -> Option<R> {
+        let generation = self.generation.load(Ordering::Acquire);
+        CACHED
+            .try_with(|cached| {
+                let mut cached = cached.try_borrow_mut().ok()?;
+                let fresh = matches!(
+                    cached.as_ref(),
+                    Some((id, g, _)) if *id == self.id && *g == generation
+                );
+                if !fresh {
+                    let table = Arc::clone(&*self.table.read().ok()?);
+                    *cached = Some((self.id, generation, table));
+                }
+                cached.as_ref().map(|(_, _, table)| f(table))
+            })
+            .ok()
+            .flatten()
     }
 
     /// The rate for `service` in `env` (`env` empty when unset), else the agent's default rate.
     pub fn rate_for(&self, service: &str, env: &str) -> Option<f64> {
-        let table = self.table.read().ok()?;
-        table
-            .by_service
-            .get(service)
-            .and_then(|envs| envs.get(env))
-            .copied()
-            .or(table.default)
+        self.with_current(|table| {
+            table
+                .by_service
+                .get(service)
+                .and_then(|envs| envs.get(env))
+                .copied()
+                .or(table.default)
+        })
+        .flatten()
     }
 
     /// A copy of the whole table.
     pub fn snapshot(&self) -> HashMap<String, f64> {
-        self.table
-            .read()
-            .map(|t| t.raw.clone())
-            .unwrap_or_default()
+        self.table.read().map(|t| t.raw.clone()).unwrap_or_default()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn per_thread_copies_see_every_update_and_never_mix_instances() {
+        let a = Arc::new(AgentRates::new());
+        let b = AgentRates::new();
+        a.update(HashMap::from([(DEFAULT_RATE_KEY.to_owned(), 0.5)]));
+        b.update(HashMap::from([(DEFAULT_RATE_KEY.to_owned(), 0.1)]));
+        // Alternating instances on one thread: each reads its own table.
+        assert_eq!(a.rate_for("s", ""), Some(0.5));
+        assert_eq!(b.rate_for("s", ""), Some(0.1));
+        assert_eq!(a.rate_for("s", ""), Some(0.5));
+        // This thread cached `a`; an update from another thread is seen at the next lookup.
+        let a2 = Arc::clone(&a);
+        std::thread::spawn(move || a2.update(HashMap::from([(DEFAULT_RATE_KEY.to_owned(), 0.75)])))
+            .join()
+            .unwrap();
+        assert_eq!(a.rate_for("s", ""), Some(0.75));
+    }
 
     #[test]
     fn lookup_falls_back_to_the_default_rate() {

@@ -1,0 +1,163 @@
+//! Where traces go: the agent endpoint (and its URL parsing) and the trace output.
+
+use super::env::Reader;
+use super::{DEFAULT_AGENT_HOST, DEFAULT_AGENT_PORT, DEFAULT_AGENT_SOCKET};
+
+/// Where traces go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AgentEndpoint {
+    /// HTTP(S) to `url` (`http://host:port` or `https://host:port`).
+    Http {
+        /// Base URL, without a trailing slash.
+        url: String,
+    },
+    /// HTTP over a Unix domain socket.
+    Unix {
+        /// The socket path.
+        path: String,
+    },
+}
+
+/// Where finished traces are written (`DD_TRACE_OUTPUT`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum TraceOutput {
+    /// To the Datadog Agent ([`Config::agent`]), the default (`agent`).
+    #[default]
+    Agent,
+    /// One JSON line per trace chunk on standard output (`stdout`).
+    Stdout,
+    /// One JSON line per trace chunk appended to a file (`file:/path`).
+    File(std::path::PathBuf),
+}
+
+impl TraceOutput {
+    /// Parses `agent`, `stdout` or `file:/path`.
+    pub fn parse(raw: &str) -> Option<TraceOutput> {
+        let raw = raw.trim();
+        if raw.eq_ignore_ascii_case("agent") {
+            Some(TraceOutput::Agent)
+        } else if raw.eq_ignore_ascii_case("stdout") {
+            Some(TraceOutput::Stdout)
+        } else {
+            let path = raw.strip_prefix("file:")?.trim();
+            (!path.is_empty()).then(|| TraceOutput::File(path.into()))
+        }
+    }
+}
+
+impl std::fmt::Display for TraceOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TraceOutput::Agent => f.write_str("agent"),
+            TraceOutput::Stdout => f.write_str("stdout"),
+            TraceOutput::File(path) => write!(f, "file:{}", path.display()),
+        }
+    }
+}
+
+impl Reader<'_> {
+    /// The agent endpoint: the code's settings, then the environment, then the defaults.
+    pub(super) fn agent(
+        &mut self,
+        code_url: Option<String>,
+        code_host: Option<String>,
+        code_port: Option<u16>,
+    ) -> AgentEndpoint {
+        if let Some(url) = code_url {
+            match parse_agent_url(&url) {
+                Ok(endpoint) => return endpoint,
+                Err(why) => self.reject("agent_url", &url, why),
+            }
+        }
+        // Host and port set in code win over the environment's URL: the code asked for them.
+        if code_host.is_none()
+            && code_port.is_none()
+            && let Some(url) = self.string("DD_TRACE_AGENT_URL")
+        {
+            match parse_agent_url(&url) {
+                Ok(endpoint) => return endpoint,
+                Err(why) => self.reject("DD_TRACE_AGENT_URL", &url, why),
+            }
+        }
+        let env_host = self.string("DD_AGENT_HOST");
+        let env_port = self.parse::<u16>(
+            "DD_TRACE_AGENT_PORT",
+            |p| *p > 0,
+            "a TCP port between 1 and 65535",
+        );
+        let host = code_host.clone().or(env_host.clone());
+        let port = code_port.or(env_port);
+        if host.is_none() && port.is_none() && std::path::Path::new(DEFAULT_AGENT_SOCKET).exists() {
+            return AgentEndpoint::Unix {
+                path: DEFAULT_AGENT_SOCKET.to_owned(),
+            };
+        }
+        let host = host.unwrap_or_else(|| DEFAULT_AGENT_HOST.to_owned());
+        let port = port.unwrap_or(DEFAULT_AGENT_PORT);
+        let host = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]") // a bare IPv6 address
+        } else {
+            host
+        };
+        AgentEndpoint::Http {
+            url: format!("http://{host}:{port}"),
+        }
+    }
+}
+
+/// Parses an agent URL into an endpoint.
+pub(crate) fn parse_agent_url(url: &str) -> Result<AgentEndpoint, String> {
+    let url = url.trim();
+    if let Some(path) = url.strip_prefix("unix://") {
+        if path.is_empty() {
+            return Err("a unix:// URL needs a socket path; using the default agent".into());
+        }
+        return Ok(AgentEndpoint::Unix {
+            path: path.to_owned(),
+        });
+    }
+    let rest = if let Some(rest) = url.strip_prefix("http://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("https://") {
+        if !cfg!(feature = "tls") {
+            return Err(
+                "https:// needs ddtrace-core's `tls` feature; using the default agent".into(),
+            );
+        }
+        rest
+    } else {
+        return Err(
+            "expected http://host:port, https://host:port or unix:///path; using the default agent"
+                .into(),
+        );
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.is_empty() {
+        return Err("the URL has no host; using the default agent".into());
+    }
+    if let Some((_, port)) = authority
+        .rsplit_once(':')
+        .filter(|(h, _)| !h.ends_with(':'))
+    {
+        // `[::1]` has colons but no port after the bracket.
+        if !authority.ends_with(']') && port.parse::<u16>().map_or(true, |p| p == 0) {
+            return Err(format!(
+                "the port {port:?} is not a valid TCP port; using the default agent"
+            ));
+        }
+    }
+    let scheme = if url.starts_with("https://") {
+        "https"
+    } else {
+        "http"
+    };
+    let has_port = authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| !p.is_empty() && !p.contains(']'));
+    let url = if has_port {
+        format!("{scheme}://{authority}")
+    } else {
+        format!("{scheme}://{authority}:{DEFAULT_AGENT_PORT}")
+    };
+    Ok(AgentEndpoint::Http { url })
+}
