@@ -32,10 +32,7 @@ impl std::error::Error for PropagateError {}
 ///
 /// [`PropagateError::BadInput`] when `input` is not a JSON object of strings. Malformed trace
 /// headers are not an error: they start a new trace (and are explained in debug logs).
-pub fn propagate(
-    tracer: &Tracer,
-    input: &str,
-) -> Result<HashMap<String, String>, PropagateError> {
+pub fn propagate(tracer: &Tracer, input: &str) -> Result<HashMap<String, String>, PropagateError> {
     let value: serde_json::Value =
         serde_json::from_str(input).map_err(|e| PropagateError::BadInput(e.to_string()))?;
     let object = value

@@ -26,7 +26,10 @@ fn continues_the_trace_and_writes_outgoing_headers() {
         .service("propagate")
         .agent_url(agent.url())
         .test_session_token(session.token())
-        .propagation_style(vec![PropagationStyle::Datadog, PropagationStyle::TraceContext])
+        .propagation_style(vec![
+            PropagationStyle::Datadog,
+            PropagationStyle::TraceContext,
+        ])
         .build_from(&HashMap::<&str, &str>::new());
     let tracer = Tracer::new(config);
 
@@ -52,7 +55,11 @@ fn continues_the_trace_and_writes_outgoing_headers() {
         format!("00-{:032x}-{child_id:016x}-01", 1234)
     );
     assert!(out["tracestate"].contains("s:2"), "{}", out["tracestate"]);
-    assert!(out["tracestate"].contains("o:synthetics"), "{}", out["tracestate"]);
+    assert!(
+        out["tracestate"].contains("o:synthetics"),
+        "{}",
+        out["tracestate"]
+    );
     assert!(!out.contains_key("b3"), "only the configured styles");
     assert_eq!(session.trace_check_failures().unwrap(), None);
 }
@@ -74,6 +81,7 @@ fn rejects_input_that_is_not_a_json_object_of_strings() {
 fn the_example_binary_reads_stdin_and_prints_json() {
     let agent = TestAgent::start().unwrap_or_else(|e| panic!("the test agent must start: {e}"));
     let session = agent.session().unwrap();
+    #[allow(clippy::disallowed_methods)] // cargo's own variable, not tracer configuration
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut child = Command::new(cargo)
         .args(["run", "--quiet", "-p", "examples", "--example", "propagate"])
@@ -96,7 +104,10 @@ fn the_example_binary_reads_stdin_and_prints_json() {
     let printed: HashMap<String, String> = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(printed["x-datadog-trace-id"], "1234");
     assert_eq!(printed["x-datadog-sampling-priority"], "2");
-    assert!(!printed.contains_key("traceparent"), "datadog style only: {printed:?}");
+    assert!(
+        !printed.contains_key("traceparent"),
+        "datadog style only: {printed:?}"
+    );
     let traces = session.wait_for_traces(1, Duration::from_secs(20)).unwrap();
     assert_eq!(traces[0][0]["name"], "propagate.child");
     assert_eq!(

@@ -183,7 +183,9 @@ impl std::fmt::Display for Explanation {
                 f,
                 "the agent's rate {rate} for the service and env (or the agent's default)"
             ),
-            Explanation::Default => f.write_str("no rule matched and no agent rate yet: default keep"),
+            Explanation::Default => {
+                f.write_str("no rule matched and no agent rate yet: default keep")
+            }
             Explanation::Manual { keep } => {
                 write!(f, "manual {}", if *keep { "keep" } else { "drop" })
             }

@@ -96,8 +96,16 @@ fn first_matching_rule_wins_then_sample_rate() {
         (d.priority, d.mechanism, d.rule_psr, d.limit_psr),
         (-1, MECHANISM_LOCAL_RULE, Some(0.0), None)
     );
-    assert!(d.explanation.to_string().contains("rule #0"), "{}", d.explanation);
-    assert!(d.explanation.to_string().contains("web-*"), "{}", d.explanation);
+    assert!(
+        d.explanation.to_string().contains("rule #0"),
+        "{}",
+        d.explanation
+    );
+    assert!(
+        d.explanation.to_string().contains("web-*"),
+        "{}",
+        d.explanation
+    );
     // No rule matches: the DD_TRACE_SAMPLE_RATE catch-all, before the agent's rate.
     let d = s.decide(&input(1, "batch"));
     assert_eq!(
@@ -140,7 +148,11 @@ fn limiter_caps_kept_traces() {
     let d = s.decide(&input(3, "s"));
     assert_eq!((d.priority, d.mechanism), (-1, MECHANISM_LOCAL_RULE));
     assert!((d.limit_psr.unwrap_or(0.0) - 2.0 / 3.0).abs() < 1e-9);
-    assert!(d.explanation.to_string().contains("rate limiter"), "{}", d.explanation);
+    assert!(
+        d.explanation.to_string().contains("rate limiter"),
+        "{}",
+        d.explanation
+    );
     now.store(1_000_000_000, Ordering::SeqCst);
     assert_eq!(s.decide(&input(4, "s")).priority, 2);
     // Rate 0 keeps nothing.
