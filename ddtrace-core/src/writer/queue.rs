@@ -172,16 +172,17 @@ impl Front {
         match refused {
             None => {
                 s.state.fetch_sub(EXPORTING_ONE, Ordering::SeqCst);
-                if before + spans >= s.span_high_water {
+                // Ring only when this export crosses the high-water mark: once awake, the worker
+                // drains without sleeping while there is work, so ringing again on every export
+                // above the mark (or on every drop) would only cost the application a system
+                // call per trace when the writer is busiest.
+                if before < s.span_high_water && before + spans >= s.span_high_water {
                     s.request_wake();
                 }
             }
             Some(reason) => {
                 s.state.fetch_sub(spans + EXPORTING_ONE, Ordering::SeqCst);
                 s.counters.dropped(reason, 1, spans);
-                if reason == DropReason::QueueFull {
-                    s.request_wake();
-                }
             }
         }
     }
