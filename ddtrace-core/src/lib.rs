@@ -163,7 +163,7 @@ pub fn trace(name: impl Into<Str>) -> SpanGuard {
 /// A span builder: a child of the active span unless told otherwise; a new trace goes to the
 /// process-wide tracer.
 pub fn span(name: impl Into<Str>) -> SpanBuilder<'static> {
-    tracer::global_span(tracer::SpanOptions::new(name.into()))
+    SpanBuilder::global(tracer::SpanOptions::new(name.into()))
 }
 
 /// The span active on this thread (the reference's `tracer.current_span()`), if any.
@@ -186,7 +186,7 @@ pub fn current_root_span() -> Option<RootSpan> {
 
 /// The context of the active span (or attached context), to carry to another thread or process.
 pub fn current_context() -> Option<SpanContext> {
-    tracer::current_context_inner()
+    context::active_context()
 }
 
 /// The exporter a tracer built with [`Tracer::new`] uses; it feeds the agent's sampling rates

@@ -321,6 +321,8 @@ pub struct SpanBuilder<'a> {
 }
 
 impl<'a> SpanBuilder<'a> {
+    /// A builder whose new traces go to the process-wide tracer, resolved only if a new trace
+    /// begins (children join their parent's trace).
     pub(crate) fn global(options: SpanOptions) -> SpanBuilder<'static> {
         SpanBuilder {
             tracer: None,
@@ -646,12 +648,6 @@ pub fn set_global_tracer(tracer: Tracer) -> Option<Tracer> {
     g.replace(tracer)
 }
 
-/// Starts a span with the process-wide tracer's settings, without resolving the tracer unless a
-/// new trace begins (used by `#[trace]`).
-pub(crate) fn global_span(options: SpanOptions) -> SpanBuilder<'static> {
-    SpanBuilder::global(options)
-}
-
 /// The local root of the trace active on this thread.
 pub(crate) fn active_root() -> Option<RootSpan> {
     context::active_trace().map(RootSpan::new)
@@ -660,9 +656,4 @@ pub(crate) fn active_root() -> Option<RootSpan> {
 /// The active span handle.
 pub(crate) fn active_span() -> Option<ActiveSpan> {
     context::active_span_key().map(ActiveSpan::new)
-}
-
-/// The active context.
-pub(crate) fn current_context_inner() -> Option<SpanContext> {
-    context::active_context()
 }
