@@ -1,11 +1,17 @@
-//! The token-bucket rate limiter of rule-based sampling (`DD_TRACE_RATE_LIMIT`).
+//! The rate limiter of rule-based sampling (`DD_TRACE_RATE_LIMIT`).
 //!
-//! Consulted once per trace (for traces a rule keeps), so a tiny mutex is plenty. The bucket
-//! holds at most `rate` tokens and refills continuously at `rate` per second; a trace takes one.
+//! Consulted once per new trace that a rule keeps, on the application thread, so it takes no
+//! lock: it is a token bucket written as GCRA (the "generic cell rate algorithm"), whose whole
+//! state is one atomic "theoretical arrival time" advanced by compare-and-swap. The bucket holds
+//! `max(rate, 1)` tokens and refills continuously at `rate` per second; a trace takes one.
+//!
 //! Its effective rate (`_dd.limit_psr`) is the share of traces allowed in the current one-second
-//! window, averaged with the previous window's (as the reference computes it).
+//! window, averaged with the previous window's (as the reference computes it). The window
+//! counters are atomics too; at a window boundary, traces racing the reset may be counted in
+//! either window, which only nudges a reported rate.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// Monotonic nanoseconds since an arbitrary origin; injectable for deterministic tests.
@@ -18,22 +24,25 @@ pub fn monotonic_clock() -> Clock {
 }
 
 const WINDOW_NS: u64 = 1_000_000_000;
+/// `previous_rate` before a window has ended.
+const NO_RATE: u64 = u64::MAX;
 
-#[derive(Debug)]
-struct State {
-    tokens: f64,
-    last_ns: u64,
-    window_start_ns: Option<u64>,
-    allowed: u64,
-    total: u64,
-    previous_rate: Option<f64>,
-}
-
-/// A token bucket allowing `rate` traces per second.
+/// A rate limiter allowing `rate` traces per second, with bursts up to `max(rate, 1)`.
 pub struct RateLimiter {
     rate: f64,
     clock: Clock,
-    state: Mutex<State>,
+    /// Nanoseconds between two allowed traces at the sustained rate (0 when `rate` is 0).
+    interval_ns: u64,
+    /// How far the theoretical arrival time may run ahead of now: the bucket's capacity.
+    tolerance_ns: u64,
+    /// The theoretical arrival time of the next trace, in `clock` nanoseconds.
+    tat: AtomicU64,
+    /// The current one-second window's index plus one (0: no trace seen yet).
+    window: AtomicU64,
+    /// Allowed traces (high 32 bits) and all traces (low 32 bits) in the current window.
+    counts: AtomicU64,
+    /// The previous window's allowed share, as `f64` bits, or [`NO_RATE`].
+    previous_rate: AtomicU64,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -48,18 +57,25 @@ impl RateLimiter {
     /// A limiter of `rate` per second (0 allows nothing) on `clock`.
     pub fn new(rate: f64, clock: Clock) -> Self {
         let rate = if rate.is_finite() { rate.max(0.0) } else { 0.0 };
+        let interval_ns = if rate > 0.0 {
+            (WINDOW_NS as f64 / rate)
+                .round()
+                .clamp(1.0, u64::MAX as f64 / 4.0) as u64
+        } else {
+            0
+        };
+        let capacity = rate.max(1.0);
+        let tolerance_ns = (interval_ns as f64 * capacity).min(u64::MAX as f64 / 4.0) as u64;
         let now = clock();
         RateLimiter {
             rate,
             clock,
-            state: Mutex::new(State {
-                tokens: rate,
-                last_ns: now,
-                window_start_ns: None,
-                allowed: 0,
-                total: 0,
-                previous_rate: None,
-            }),
+            interval_ns,
+            tolerance_ns,
+            tat: AtomicU64::new(now), // a full bucket
+            window: AtomicU64::new(0),
+            counts: AtomicU64::new(0),
+            previous_rate: AtomicU64::new(NO_RATE),
         }
     }
 
@@ -72,40 +88,56 @@ impl RateLimiter {
     /// effective rate after this decision.
     pub fn allow(&self) -> (bool, f64) {
         let now = (self.clock)();
-        let Ok(mut s) = self.state.lock() else {
-            // A panic while holding this lock cannot happen (no user code runs under it); keep
-            // sampling working regardless.
-            return (true, 1.0);
-        };
-        // Refill.
-        let elapsed = now.saturating_sub(s.last_ns) as f64 / WINDOW_NS as f64;
-        s.last_ns = now.max(s.last_ns);
-        s.tokens = (s.tokens + elapsed * self.rate).min(self.rate);
-        let allowed = self.rate > 0.0 && s.tokens >= 1.0;
-        if allowed {
-            s.tokens -= 1.0;
+        let allowed = self.take_token(now);
+        (allowed, self.count(now, allowed))
+    }
+
+    fn take_token(&self, now: u64) -> bool {
+        if self.interval_ns == 0 {
+            return false;
         }
-        // Effective-rate windows.
-        match s.window_start_ns {
-            None => s.window_start_ns = Some(now),
-            Some(start) if now.saturating_sub(start) >= WINDOW_NS => {
-                s.previous_rate = Some(window_rate(s.allowed, s.total));
-                s.allowed = 0;
-                s.total = 0;
-                s.window_start_ns = Some(now);
+        let mut tat = self.tat.load(Ordering::Acquire);
+        loop {
+            let next = tat.max(now).saturating_add(self.interval_ns);
+            if next - now > self.tolerance_ns {
+                return false;
             }
-            Some(_) => {}
+            match self
+                .tat
+                .compare_exchange_weak(tat, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return true,
+                Err(current) => tat = current,
+            }
         }
-        s.total += 1;
-        if allowed {
-            s.allowed += 1;
+    }
+
+    /// Counts the decision in its window; returns the effective rate.
+    fn count(&self, now: u64, allowed: bool) -> f64 {
+        let window = now / WINDOW_NS + 1;
+        let seen = self.window.load(Ordering::Acquire);
+        if seen != window
+            && self
+                .window
+                .compare_exchange(seen, window, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            let ended = self.counts.swap(0, Ordering::AcqRel);
+            if seen != 0 {
+                let rate = window_rate(ended >> 32, ended & 0xFFFF_FFFF);
+                self.previous_rate.store(rate.to_bits(), Ordering::Release);
+            }
         }
-        let current = window_rate(s.allowed, s.total);
-        let effective = match s.previous_rate {
-            Some(prev) => (current + prev) / 2.0,
-            None => current,
-        };
-        (allowed, effective)
+        let add = (u64::from(allowed) << 32) | 1;
+        let counts = self
+            .counts
+            .fetch_add(add, Ordering::AcqRel)
+            .wrapping_add(add);
+        let current = window_rate(counts >> 32, counts & 0xFFFF_FFFF);
+        match self.previous_rate.load(Ordering::Acquire) {
+            NO_RATE => current,
+            bits => (current + f64::from_bits(bits)) / 2.0,
+        }
     }
 }
 
@@ -151,6 +183,32 @@ mod tests {
         assert!(limiter.allow().0);
         assert!(limiter.allow().0);
         assert!(!limiter.allow().0);
+    }
+
+    #[test]
+    fn a_rate_below_one_per_second_still_allows_one_at_a_time() {
+        let (now, clock) = manual_clock();
+        let limiter = RateLimiter::new(0.5, clock);
+        assert!(limiter.allow().0);
+        assert!(!limiter.allow().0);
+        now.store(1_000_000_000, Ordering::SeqCst);
+        assert!(!limiter.allow().0, "one every two seconds");
+        now.store(2_000_000_000, Ordering::SeqCst);
+        assert!(limiter.allow().0);
+    }
+
+    #[test]
+    fn concurrent_callers_never_exceed_the_bucket() {
+        let (_, clock) = manual_clock(); // time stands still: only the initial bucket
+        let limiter = Arc::new(RateLimiter::new(100.0, clock));
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let l = Arc::clone(&limiter);
+                std::thread::spawn(move || (0..1000).filter(|_| l.allow().0).count())
+            })
+            .collect();
+        let allowed: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(allowed, 100);
     }
 
     #[test]
