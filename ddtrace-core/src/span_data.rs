@@ -8,6 +8,11 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use smallvec::SmallVec;
+
+/// Tags a span stores without allocating; more spill to the heap.
+const INLINE_TAGS: usize = 4;
+
 /// A string that is either borrowed for `'static` (free to create and clone) or owned.
 pub type Str = Cow<'static, str>;
 
@@ -65,7 +70,7 @@ impl From<u128> for TraceId {
 /// order stable for the encoder and for tests. Inserting an existing key replaces its value.
 #[derive(Clone, PartialEq)]
 pub struct TagMap<V> {
-    entries: Vec<(Str, V)>,
+    entries: SmallVec<[(Str, V); INLINE_TAGS]>,
 }
 
 impl<V> Default for TagMap<V> {
@@ -78,7 +83,7 @@ impl<V> TagMap<V> {
     /// An empty map (no allocation).
     pub const fn new() -> Self {
         TagMap {
-            entries: Vec::new(),
+            entries: SmallVec::new_const(),
         }
     }
 
