@@ -9,7 +9,7 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::finalize::{Finalizer, finalize_chunk};
+use crate::finalize::{Finalizer, finalize_chunk, finalize_in_place};
 use crate::span_data::{SpanData, Str, TagMap, TraceId};
 
 /// Trace-level facts a chunk carries to finalization.
@@ -60,6 +60,14 @@ impl TraceChunk {
     pub fn finalize(self) -> Vec<SpanData> {
         let finalizer = Arc::clone(&self.finalizer);
         finalize_chunk(self.spans, &self.info, &finalizer)
+    }
+
+    /// Finalizes the spans where they are; returns them and the index of the chunk root (the
+    /// writer encodes it first without moving anything).
+    pub(crate) fn finalize_in_place(self) -> (Vec<SpanData>, usize) {
+        let mut spans = self.spans;
+        let root = finalize_in_place(&mut spans, &self.info, &self.finalizer);
+        (spans, root)
     }
 }
 

@@ -150,17 +150,23 @@ pub(crate) fn finalize_chunk(
     info: &ChunkInfo,
     f: &Finalizer,
 ) -> Vec<SpanData> {
+    let root_idx = finalize_in_place(&mut spans, info, f);
+    if root_idx > 0 {
+        // The root first, the others in their original order.
+        spans[..=root_idx].rotate_right(1);
+    }
+    spans
+}
+
+/// Finalizes one chunk without moving its spans; returns the index of the chunk root (what
+/// the encoder writes first).
+pub(crate) fn finalize_in_place(spans: &mut [SpanData], info: &ChunkInfo, f: &Finalizer) -> usize {
     if spans.is_empty() {
-        return spans;
+        return 0;
     }
-    let root_idx = chunk_root_index(&spans, info.local_root_id);
-    spans.swap(0, root_idx);
-    if root_idx > 1 {
-        // Keep the others in their original order.
-        spans[1..=root_idx].rotate_left(1);
-    }
+    let root_idx = chunk_root_index(spans, info.local_root_id);
     let global = f.global_tags();
-    for span in &mut spans {
+    for span in spans.iter_mut() {
         for (k, v) in &global.stored {
             match v {
                 GlobalValue::Meta(s) => {
@@ -206,7 +212,7 @@ pub(crate) fn finalize_chunk(
             }
         }
     }
-    let root = &mut spans[0];
+    let root = &mut spans[root_idx];
     root.metrics
         .insert(SAMPLING_PRIORITY_KEY, f64::from(info.priority));
     if let Some(tags) = &info.propagation_tags {
@@ -223,7 +229,7 @@ pub(crate) fn finalize_chunk(
             Str::Owned(format!("{:016x}", info.trace_id.high())),
         );
     }
-    spans
+    root_idx
 }
 
 /// The local root if present, else the first span whose parent is not in the chunk.
@@ -339,6 +345,21 @@ mod tests {
         let out = finalize_chunk(vec![s], &info(1), &finalizer());
         assert_eq!(out[0].meta.get("team").map(|s| &**s), Some("mine"));
         assert_eq!(out[0].meta.get("env").map(|s| &**s), Some("staging"));
+    }
+
+    #[test]
+    fn in_place_finalization_tags_the_same_spans_without_moving_them() {
+        let spans = vec![span(2, 1, "svc"), span(3, 1, "other"), span(1, 0, "svc")];
+        let moved = finalize_chunk(spans.clone(), &info(1), &finalizer());
+        let mut in_place = spans;
+        let root = finalize_in_place(&mut in_place, &info(1), &finalizer());
+        assert_eq!(root, 2);
+        let ids: Vec<u64> = in_place.iter().map(|s| s.span_id).collect();
+        assert_eq!(ids, [2, 3, 1], "nothing moved");
+        let ids: Vec<u64> = moved.iter().map(|s| s.span_id).collect();
+        assert_eq!(ids, [1, 2, 3], "root first, the others in order");
+        in_place.rotate_right(1);
+        assert_eq!(in_place, moved);
     }
 
     #[test]

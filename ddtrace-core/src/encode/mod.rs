@@ -218,11 +218,22 @@ impl PayloadEncoder {
     /// Encodes `chunk` only if the payload stays within `max_size` bytes; otherwise leaves the
     /// payload unchanged and says why.
     pub fn try_push_chunk(&mut self, chunk: &[SpanData], max_size: usize) -> Result<(), PushError> {
+        self.try_push_chunk_rooted(chunk, 0, max_size)
+    }
+
+    /// [`try_push_chunk`](Self::try_push_chunk) with the chunk root at `chunk[root]`: it is
+    /// written first, the others after it in their order (so the caller need not move it).
+    pub(crate) fn try_push_chunk_rooted(
+        &mut self,
+        chunk: &[SpanData],
+        root: usize,
+        max_size: usize,
+    ) -> Result<(), PushError> {
         let was_empty = self.is_empty();
         let size = match &mut self.inner {
             Inner::V04(p) => {
                 let mark = p.savepoint();
-                p.push_chunk(chunk);
+                p.push_chunk_rooted(chunk, root);
                 let size = p.size_estimate();
                 if size > max_size {
                     p.rollback(mark);
@@ -231,7 +242,7 @@ impl PayloadEncoder {
             }
             Inner::V05(p) => {
                 let mark = p.savepoint();
-                p.push_chunk(chunk);
+                p.push_chunk_rooted(chunk, root);
                 let size = p.size_estimate();
                 if size > max_size {
                     p.rollback(mark);
@@ -282,6 +293,14 @@ impl PayloadEncoder {
         match &mut self.inner {
             Inner::V04(p) => p.take(),
             Inner::V05(p) => p.take(),
+        }
+    }
+
+    /// Returns the request body and empties the payload; v0.4 bodies are not copied.
+    pub(crate) fn take_bytes(&mut self) -> bytes::Bytes {
+        match &mut self.inner {
+            Inner::V04(p) => p.take_bytes(),
+            Inner::V05(p) => bytes::Bytes::from(p.take()),
         }
     }
 
@@ -406,6 +425,18 @@ fn put_array_len(w: &mut Vec<u8>, len: usize) {
 #[inline(always)]
 fn put_raw(w: &mut Vec<u8>, bytes: &[u8]) {
     w.extend_from_slice(bytes);
+}
+
+/// The spans of `chunk` with `chunk[root]` first and the others in their order (`root` out of
+/// range: the chunk as it is).
+fn root_first(chunk: &[SpanData], root: usize) -> impl Iterator<Item = &SpanData> {
+    let root = if root < chunk.len() { root } else { 0 };
+    let (before, from_root) = chunk.split_at(root);
+    from_root
+        .iter()
+        .take(1)
+        .chain(before)
+        .chain(from_root.iter().skip(1))
 }
 
 /// The size of a msgpack array or map header for `len` entries.

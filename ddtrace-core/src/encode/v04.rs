@@ -75,7 +75,7 @@ impl V04Encoder {
 
     /// Appends `chunk` to `out` as a msgpack array of span maps.
     pub fn encode_chunk(&mut self, out: &mut Vec<u8>, chunk: &[SpanData]) {
-        self.write_chunk(out, chunk);
+        self.write_chunk(out, chunk, 0);
     }
 
     /// Appends one span to `out` as a msgpack map.
@@ -83,9 +83,10 @@ impl V04Encoder {
         self.write_span(out, span);
     }
 
-    pub(super) fn write_chunk(&mut self, w: &mut Vec<u8>, chunk: &[SpanData]) {
+    /// Writes `chunk` as an array, `chunk[root]` first and the others in their order.
+    pub(super) fn write_chunk(&mut self, w: &mut Vec<u8>, chunk: &[SpanData], root: usize) {
         put_array_len(w, chunk.len());
-        for span in chunk {
+        for span in super::root_first(chunk, root) {
             self.write_span(w, span);
         }
     }
@@ -280,14 +281,19 @@ fn write_links(w: &mut Vec<u8>, links: &[SpanLink]) {
     }
 }
 
-/// A v0.4 request body under construction: the chunks are encoded into `body` as they come and
-/// the outer array header is prepended by [`take`](Self::take).
+/// A v0.4 request body under construction: the chunks are encoded into `body` as they come,
+/// behind [`HEADER_ROOM`] bytes kept free for the outer array header, which
+/// [`take_bytes`](Self::take_bytes) writes in place (the body is never copied).
 #[derive(Debug, Clone, Default)]
 pub struct V04Payload {
     encoder: V04Encoder,
+    /// Empty, or [`HEADER_ROOM`] reserved bytes followed by the encoded chunks.
     body: Vec<u8>,
     chunks: usize,
 }
+
+/// Room for the largest msgpack array header (`0xdd` + 4 length bytes).
+const HEADER_ROOM: usize = 5;
 
 /// Where a payload stood before a chunk was pushed (to undo the push).
 #[derive(Debug, Clone, Copy)]
@@ -308,7 +314,15 @@ impl V04Payload {
 
     /// Encodes one chunk into the payload.
     pub fn push_chunk(&mut self, chunk: &[SpanData]) {
-        self.encoder.write_chunk(&mut self.body, chunk);
+        self.push_chunk_rooted(chunk, 0);
+    }
+
+    /// Encodes one chunk, `chunk[root]` first and the others in their order.
+    pub(super) fn push_chunk_rooted(&mut self, chunk: &[SpanData], root: usize) {
+        if self.body.is_empty() {
+            self.body.resize(HEADER_ROOM, 0);
+        }
+        self.encoder.write_chunk(&mut self.body, chunk, root);
         self.chunks += 1;
     }
 
@@ -319,16 +333,32 @@ impl V04Payload {
 
     /// The exact length of the body [`take`](Self::take) would return.
     pub fn size_estimate(&self) -> usize {
-        container_header_len(self.chunks) + self.body.len()
+        container_header_len(self.chunks) + self.body.len().saturating_sub(HEADER_ROOM)
     }
 
-    /// Returns the body (`[chunk, ...]`) and empties the payload, keeping its buffer.
+    /// Returns the body (`[chunk, ...]`) as a new vector and empties the payload, keeping its
+    /// buffer.
     pub fn take(&mut self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.size_estimate());
         put_array_len(&mut out, self.chunks);
-        out.extend_from_slice(&self.body);
+        out.extend_from_slice(self.body.get(HEADER_ROOM..).unwrap_or_default());
         self.clear();
         out
+    }
+
+    /// Returns the body (`[chunk, ...]`) without copying it: the array header goes into the
+    /// reserved room in front of the chunks, and the buffer itself becomes the body.
+    pub fn take_bytes(&mut self) -> bytes::Bytes {
+        let mut header = Vec::with_capacity(HEADER_ROOM);
+        put_array_len(&mut header, self.chunks);
+        self.chunks = 0;
+        let mut body = std::mem::take(&mut self.body);
+        if body.len() < HEADER_ROOM {
+            return bytes::Bytes::from(header);
+        }
+        let offset = HEADER_ROOM - header.len();
+        body[offset..HEADER_ROOM].copy_from_slice(&header);
+        bytes::Bytes::from(body).slice(offset..)
     }
 
     /// Drops every chunk, keeping the buffer.

@@ -126,8 +126,13 @@ impl V05Payload {
 
     /// Encodes one chunk into the payload.
     pub fn push_chunk(&mut self, chunk: &[SpanData]) {
+        self.push_chunk_rooted(chunk, 0);
+    }
+
+    /// Encodes one chunk, `chunk[root]` first and the others in their order.
+    pub(super) fn push_chunk_rooted(&mut self, chunk: &[SpanData], root: usize) {
         put_array_len(&mut self.body, chunk.len());
-        for span in chunk {
+        for span in super::root_first(chunk, root) {
             self.write_span(span);
         }
         self.chunks += 1;

@@ -13,7 +13,7 @@ use crate::encode::{ApiVersion, PayloadEncoder, PushError};
 /// One sealed request body.
 #[derive(Debug)]
 pub(crate) struct Payload {
-    pub(crate) body: Vec<u8>,
+    pub(crate) body: bytes::Bytes,
     pub(crate) version: ApiVersion,
     pub(crate) traces: u64,
     pub(crate) spans: u64,
@@ -77,20 +77,24 @@ impl Batcher {
         sealed
     }
 
-    /// Encodes one finalized chunk.
-    pub(crate) fn push(&mut self, chunk: Vec<SpanData>) -> Pushed {
+    /// Encodes one finalized chunk whose root is `chunk[root]` (written first).
+    pub(crate) fn push(&mut self, mut chunk: Vec<SpanData>, root: usize) -> Pushed {
         let max = self.negotiated.max_payload;
         let mut out = Pushed::default();
-        let mut result = self.encoder.try_push_chunk(&chunk, max);
+        let mut result = self.encoder.try_push_chunk_rooted(&chunk, root, max);
         if let Err(PushError::PayloadFull { .. }) = result {
             out.sealed = self.seal();
-            result = self.encoder.try_push_chunk(&chunk, max);
+            result = self.encoder.try_push_chunk_rooted(&chunk, root, max);
         }
         match result {
             Ok(()) => {
                 self.traces += 1;
                 self.spans += chunk.len() as u64;
                 if self.keep_chunks {
+                    // Kept chunks are re-encoded root first as they are.
+                    if root > 0 && root < chunk.len() {
+                        chunk[..=root].rotate_right(1);
+                    }
                     self.kept.push(chunk);
                 }
             }
@@ -114,7 +118,7 @@ impl Batcher {
             return None;
         }
         let payload = Payload {
-            body: self.encoder.take(),
+            body: self.encoder.take_bytes(),
             version: self.negotiated.version,
             traces: std::mem::take(&mut self.traces),
             spans: std::mem::take(&mut self.spans),
@@ -144,7 +148,7 @@ pub(crate) fn reencode(
     let mut payloads = Vec::new();
     let mut too_large = (0, 0);
     for chunk in chunks {
-        let pushed = batcher.push(chunk);
+        let pushed = batcher.push(chunk, 0);
         payloads.extend(pushed.sealed);
         if let Some(spans) = pushed.too_large {
             too_large.0 += 1;
@@ -190,7 +194,7 @@ mod tests {
     fn payloads_split_under_the_limit() {
         let one = {
             let mut b = Batcher::new(negotiated(ApiVersion::V04, usize::MAX), false);
-            b.push(vec![span(1, "op")]);
+            b.push(vec![span(1, "op")], 0);
             b.size()
         };
         // Room for three one-span chunks, not four.
@@ -198,7 +202,7 @@ mod tests {
         let mut b = Batcher::new(negotiated(ApiVersion::V04, max), false);
         let mut sealed = Vec::new();
         for id in 1..=7 {
-            let pushed = b.push(vec![span(id, "op")]);
+            let pushed = b.push(vec![span(id, "op")], 0);
             assert!(pushed.too_large.is_none());
             sealed.extend(pushed.sealed);
         }
@@ -217,11 +221,11 @@ mod tests {
     #[test]
     fn a_chunk_over_the_limit_is_refused_alone() {
         let mut b = Batcher::new(negotiated(ApiVersion::V04, 200), false);
-        assert!(b.push(vec![span(1, "small")]).too_large.is_none());
+        assert!(b.push(vec![span(1, "small")], 0).too_large.is_none());
         let big: Vec<SpanData> = (0..20)
             .map(|i| span(2 + i, "a-rather-long-span-name"))
             .collect();
-        let pushed = b.push(big);
+        let pushed = b.push(big, 0);
         assert_eq!(pushed.too_large, Some(20));
         // The payload holding the small chunk was sealed on the way, and is intact.
         let sealed = pushed.sealed.unwrap();
@@ -233,8 +237,8 @@ mod tests {
     #[test]
     fn kept_chunks_reencode_in_v04() {
         let mut b = Batcher::new(negotiated(ApiVersion::V05, 1 << 20), true);
-        b.push(vec![span(1, "a"), span(1, "b")]);
-        b.push(vec![span(3, "c")]);
+        b.push(vec![span(1, "a"), span(1, "b")], 0);
+        b.push(vec![span(3, "c")], 0);
         let p = b.seal().unwrap();
         assert_eq!(p.version, ApiVersion::V05);
         let chunks = p.chunks.unwrap();
@@ -254,14 +258,14 @@ mod tests {
             b.reconfigure(negotiated(ApiVersion::V04, 1 << 20), false)
                 .is_none()
         );
-        b.push(vec![span(1, "a")]);
+        b.push(vec![span(1, "a")], 0);
         let sealed = b
             .reconfigure(negotiated(ApiVersion::V05, 1 << 20), true)
             .unwrap();
         assert_eq!(sealed.version, ApiVersion::V04);
-        b.push(vec![span(2, "b")]);
+        b.push(vec![span(2, "b")], 0);
         assert_eq!(b.seal().unwrap().version, ApiVersion::V05);
-        b.push(vec![span(3, "c")]);
+        b.push(vec![span(3, "c")], 0);
         assert_eq!(b.discard(), (1, 1));
         assert!(b.is_empty());
     }

@@ -196,7 +196,12 @@ impl Transport {
     }
 
     /// Sends one payload of `traces` chunks, retrying as [`Backoff`] says.
-    pub(crate) async fn send(&self, body: Vec<u8>, version: ApiVersion, traces: usize) -> Outcome {
+    pub(crate) async fn send(
+        &self,
+        body: bytes::Bytes,
+        version: ApiVersion,
+        traces: usize,
+    ) -> Outcome {
         let request = self
             .client
             .put(format!("{}{}", self.base, version.path()))

@@ -240,7 +240,8 @@ impl Worker {
             n += 1;
             self.taken += 1;
             spans_taken += chunk.spans.len() as u64;
-            let pushed = self.batcher.push(chunk.finalize());
+            let (spans, root) = chunk.finalize_in_place();
+            let pushed = self.batcher.push(spans, root);
             self.queue(pushed.sealed);
             if let Some(spans) = pushed.too_large {
                 self.drop_resolved(DropReason::TooLarge, 1, spans);
@@ -367,7 +368,7 @@ impl Worker {
         let negotiated = self.negotiated();
         let mut queue: Vec<Payload> = Vec::new();
         queue.push(Payload {
-            body: Vec::new(),
+            body: bytes::Bytes::new(),
             version: sent.version,
             traces: sent.traces,
             spans: sent.spans,

@@ -148,3 +148,53 @@ fn try_push_respects_the_limit_and_rolls_back() {
         assert_eq!(payload.finish(), fresh.finish());
     }
 }
+
+#[test]
+fn zero_copy_bodies_equal_copied_ones_for_every_header_size() {
+    // 1, 15 (fixarray), 16 and 70,000 (array16 / array32 headers) chunks.
+    for version in BOTH {
+        for chunks in [0u64, 1, 15, 16, 70_000] {
+            let mut copied = PayloadEncoder::new(version, EncodeOptions::new());
+            for i in 0..chunks {
+                let mut span = minimal_span();
+                span.span_id = i + 1;
+                copied.push_chunk(&[span]);
+            }
+            let mut zero_copy = copied.clone();
+            let size = copied.size_estimate();
+            let expected = copied.take();
+            assert_eq!(expected.len(), size, "{version} {chunks}");
+            let body = zero_copy.take_bytes();
+            assert_eq!(&body[..], &expected[..], "{version} {chunks}");
+            // Both leave an empty payload that encodes again from scratch.
+            assert!(zero_copy.is_empty());
+            zero_copy.push_chunk(&[minimal_span()]);
+            copied.push_chunk(&[minimal_span()]);
+            assert_eq!(&zero_copy.take_bytes()[..], &copied.take()[..]);
+        }
+    }
+}
+
+#[test]
+fn a_rooted_chunk_is_written_root_first_without_moving_it() {
+    let spans = chunk(4);
+    for version in BOTH {
+        for root in 0..4 {
+            let mut rooted = PayloadEncoder::new(version, EncodeOptions::new());
+            rooted
+                .try_push_chunk_rooted(&spans, root, usize::MAX)
+                .unwrap();
+            let mut moved = spans.clone();
+            moved[..=root].rotate_right(1);
+            let mut plain = PayloadEncoder::new(version, EncodeOptions::new());
+            plain.push_chunk(&moved);
+            assert_eq!(rooted.finish(), plain.finish(), "{version} root {root}");
+        }
+        // An index out of range writes the chunk as it is.
+        let mut rooted = PayloadEncoder::new(version, EncodeOptions::new());
+        rooted.try_push_chunk_rooted(&spans, 9, usize::MAX).unwrap();
+        let mut plain = PayloadEncoder::new(version, EncodeOptions::new());
+        plain.push_chunk(&spans);
+        assert_eq!(rooted.finish(), plain.finish());
+    }
+}
