@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support
 
+pub mod agent_spans;
 pub mod burst;
 
 use std::io::{BufRead, BufReader, Read, Write};

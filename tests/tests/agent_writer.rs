@@ -10,6 +10,7 @@ use std::time::Duration;
 use ddtrace_core::encode::ApiVersion;
 use ddtrace_core::{Config, ConfigBuilder, DropCounts, Tracer};
 use ddtrace_test_agent::{RecordedRequest, Session, TestAgent};
+use integration_tests::agent_spans::root_and_child;
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -44,35 +45,16 @@ fn sandwich(tracer: &Tracer) -> (u64, u64) {
     (root.span_id(), child_id)
 }
 
-fn span<'a>(trace: &'a Value, name: &str) -> &'a Value {
-    trace
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no span {name} in {trace}"))
-}
-
 /// The two sandwich spans exactly as the tracer should send them.
 fn assert_sandwich(traces: &Value, root_id: u64, child_id: u64) {
-    let traces = traces.as_array().unwrap();
-    assert_eq!(traces.len(), 1, "{traces:?}");
-    let trace = &traces[0];
-    assert_eq!(trace.as_array().unwrap().len(), 2, "{trace}");
-    let root = span(trace, "sandwich.make");
-    let child = span(trace, "get_ingredients");
-    assert_eq!(root["span_id"], root_id);
-    // v0.4 leaves a root's zero parent_id out; v0.5 always has the field.
-    assert_eq!(
-        root.get("parent_id").and_then(Value::as_u64).unwrap_or(0),
-        0
+    let (root, child) = root_and_child(
+        traces,
+        ("sandwich.make", root_id),
+        ("get_ingredients", child_id),
     );
     assert_eq!(root["service"], "writer-svc");
     assert_eq!(root["resource"], "sandwich.make");
     assert_eq!(root.get("error").and_then(Value::as_i64).unwrap_or(0), 0);
-    assert_eq!(child["span_id"], child_id);
-    assert_eq!(child["parent_id"], root_id);
-    assert_eq!(child["trace_id"], root["trace_id"]);
     assert_eq!(child["service"], "writer-svc");
     assert_eq!(child["resource"], "fridge");
     let meta = &root["meta"];

@@ -1,7 +1,13 @@
-//! Where traces go: the agent endpoint (and its URL parsing) and the trace output.
+//! Where traces go: the agent endpoint (and its URL parsing), the extra root CA certificate
+//! trusted for `https://` agents, and the trace output.
+
+use std::path::{Path, PathBuf};
 
 use super::env::Reader;
-use super::{DEFAULT_AGENT_HOST, DEFAULT_AGENT_PORT, DEFAULT_AGENT_SOCKET};
+use super::{Config, DEFAULT_AGENT_HOST, DEFAULT_AGENT_PORT, DEFAULT_AGENT_SOCKET};
+
+/// The environment variable naming the extra root CA certificate file.
+pub(crate) const AGENT_CA_CERT_VAR: &str = "DD_TRACE_AGENT_CA_CERT";
 
 /// Where traces go.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +61,69 @@ impl std::fmt::Display for TraceOutput {
     }
 }
 
+/// A root CA certificate trusted for `https://` agents besides the platform's roots, read and
+/// checked when the configuration is built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "tls"), allow(dead_code))] // only the tls transport reads it
+pub(crate) struct AgentCaCert {
+    /// The setting it came from (`DD_TRACE_AGENT_CA_CERT` or `agent_ca_cert`), for warnings.
+    pub(crate) variable: &'static str,
+    /// The file.
+    pub(crate) path: PathBuf,
+    /// The file's contents: PEM with at least one `CERTIFICATE` block.
+    pub(crate) pem: Vec<u8>,
+}
+
+impl Config {
+    /// The root CA certificate file trusted for `https://` agents besides the platform's roots
+    /// (`DD_TRACE_AGENT_CA_CERT`); `None` when unset, unusable (reported in
+    /// [`Config::warnings`]) or when ddtrace-core is built without its `tls` feature.
+    pub fn agent_ca_cert(&self) -> Option<&Path> {
+        self.agent_ca_cert.as_ref().map(|cert| cert.path.as_path())
+    }
+}
+
 impl Reader<'_> {
+    /// The extra root CA certificate: the code's path, else `DD_TRACE_AGENT_CA_CERT`. The file
+    /// must be readable and hold a PEM certificate; otherwise it is rejected (warned) and only
+    /// the platform's roots are trusted.
+    pub(super) fn agent_ca_cert(&mut self, code_path: Option<PathBuf>) -> Option<AgentCaCert> {
+        let (variable, path) = match code_path {
+            Some(path) => ("agent_ca_cert", path),
+            None => (
+                AGENT_CA_CERT_VAR,
+                PathBuf::from(self.string(AGENT_CA_CERT_VAR)?),
+            ),
+        };
+        let shown = path.display().to_string();
+        #[cfg(not(feature = "tls"))]
+        {
+            self.reject(
+                variable,
+                &shown,
+                "https:// agents need ddtrace-core's `tls` feature; the certificate is ignored"
+                    .into(),
+            );
+            None
+        }
+        #[cfg(feature = "tls")]
+        match read_pem_certificate(&path) {
+            Ok(pem) => Some(AgentCaCert {
+                variable,
+                path,
+                pem,
+            }),
+            Err(why) => {
+                self.reject(
+                    variable,
+                    &shown,
+                    format!("{why}; only the platform's root certificates are trusted"),
+                );
+                None
+            }
+        }
+    }
+
     /// The agent endpoint: the code's settings, then the environment, then the defaults.
     pub(super) fn agent(
         &mut self,
@@ -160,4 +228,15 @@ pub(crate) fn parse_agent_url(url: &str) -> Result<AgentEndpoint, String> {
         format!("{scheme}://{authority}:{DEFAULT_AGENT_PORT}")
     };
     Ok(AgentEndpoint::Http { url })
+}
+
+/// The contents of `path` if it holds at least one PEM certificate.
+#[cfg(feature = "tls")]
+fn read_pem_certificate(path: &Path) -> Result<Vec<u8>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("the file cannot be read ({e})"))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(pem),
+        Ok(_) => Err("the file holds no PEM certificate (BEGIN CERTIFICATE)".into()),
+        Err(e) => Err(format!("the file is not a valid PEM certificate ({e})")),
+    }
 }

@@ -1,5 +1,6 @@
 //! [`ConfigBuilder`]: setters that win over the environment, and `build`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::env::{ProcessEnv, Reader, parse_dd_tags};
@@ -29,6 +30,7 @@ pub struct ConfigBuilder {
     agent_host: Option<String>,
     agent_port: Option<u16>,
     agent_timeout: Option<Duration>,
+    agent_ca_cert: Option<PathBuf>,
     output: Option<TraceOutput>,
     api_version: Option<ApiVersion>,
     flush_interval: Option<Duration>,
@@ -129,6 +131,15 @@ impl ConfigBuilder {
     /// The request timeout towards the agent.
     pub fn agent_timeout(mut self, timeout: Duration) -> Self {
         self.agent_timeout = Some(timeout);
+        self
+    }
+
+    /// A root CA certificate, a PEM file, trusted for `https://` agents besides the platform's
+    /// roots (overrides `DD_TRACE_AGENT_CA_CERT`; needs the `tls` feature). The file is read when
+    /// the configuration is built; an unreadable file or one without a PEM certificate is
+    /// reported once and only the platform's roots are trusted.
+    pub fn agent_ca_cert(mut self, path: impl Into<PathBuf>) -> Self {
+        self.agent_ca_cert = Some(path.into());
         self
     }
 
@@ -311,6 +322,7 @@ impl ConfigBuilder {
             .map(Duration::from_secs_f64)
             .unwrap_or(DEFAULT_AGENT_TIMEOUT)
         });
+        let agent_ca_cert = r.agent_ca_cert(self.agent_ca_cert);
 
         let output = self.output.unwrap_or_else(|| {
             let Some(raw) = r.string("DD_TRACE_OUTPUT") else {
@@ -497,6 +509,7 @@ impl ConfigBuilder {
             startup_logs,
             agent,
             agent_timeout,
+            agent_ca_cert,
             output,
             api_version,
             flush_interval,

@@ -100,6 +100,7 @@ pub struct Config {
     pub(crate) startup_logs: bool,
     pub(crate) agent: AgentEndpoint,
     pub(crate) agent_timeout: Duration,
+    pub(crate) agent_ca_cert: Option<agent::AgentCaCert>,
     pub(crate) output: TraceOutput,
     pub(crate) api_version: ApiVersion,
     pub(crate) flush_interval: Duration,

@@ -420,3 +420,71 @@ fn startup_json_names_the_effective_values() {
     assert_eq!(j["agent_url"], "http://127.0.0.1:1");
     assert_eq!(j["lang"], "rust");
 }
+
+/// A file under the temp dir holding `contents`, unique to this process and `name`.
+#[cfg(feature = "tls")]
+fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("ddtrace-config-{}-{name}", std::process::id()));
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn agent_ca_cert_unset_by_default() {
+    assert_eq!(build(&[]).agent_ca_cert(), None);
+}
+
+#[cfg(not(feature = "tls"))]
+#[test]
+fn agent_ca_cert_without_tls_warns_and_is_ignored() {
+    let c = build(&[("DD_TRACE_AGENT_CA_CERT", "/etc/ca.pem")]);
+    assert_eq!(c.agent_ca_cert(), None);
+    assert_eq!(c.warnings().len(), 1, "{:?}", c.warnings());
+    assert_eq!(c.warnings()[0].variable, "DD_TRACE_AGENT_CA_CERT");
+    assert_eq!(c.warnings()[0].value, "/etc/ca.pem");
+    assert!(c.warnings()[0].message.contains("`tls` feature"));
+    let c = Config::builder()
+        .agent_ca_cert("/etc/ca.pem")
+        .build_from(&HashMap::<&str, &str>::new());
+    assert_eq!(c.agent_ca_cert(), None);
+    assert_eq!(c.warnings()[0].variable, "agent_ca_cert");
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn agent_ca_cert_is_read_and_checked() {
+    // The PEM framing is checked here; whether the DER is a usable certificate is rustls's
+    // business when the client is built (see the transport's tests).
+    let pem = "-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n";
+    let good = temp_file("good.pem", pem);
+    let good_str = good.to_str().unwrap();
+    let c = build(&[("DD_TRACE_AGENT_CA_CERT", good_str)]);
+    assert!(c.warnings().is_empty(), "{:?}", c.warnings());
+    assert_eq!(c.agent_ca_cert(), Some(good.as_path()));
+    assert_eq!(c.agent_ca_cert.as_ref().unwrap().pem, pem.as_bytes());
+    // Code beats the environment.
+    let map: HashMap<&str, &str> = [("DD_TRACE_AGENT_CA_CERT", "/nowhere.pem")].into();
+    let c = Config::builder().agent_ca_cert(&good).build_from(&map);
+    assert!(c.warnings().is_empty(), "{:?}", c.warnings());
+    assert_eq!(c.agent_ca_cert.as_ref().unwrap().variable, "agent_ca_cert");
+
+    // A missing file, a file without a certificate: warned (variable and value), not used.
+    let missing = std::env::temp_dir().join("ddtrace-config-no-such-file.pem");
+    let no_cert = temp_file(
+        "no-cert.pem",
+        "-----BEGIN PRIVATE KEY-----\nAAEC\n-----END PRIVATE KEY-----\n",
+    );
+    for path in [missing, no_cert] {
+        let shown = path.to_str().unwrap();
+        let c = build(&[("DD_TRACE_AGENT_CA_CERT", shown)]);
+        assert_eq!(c.agent_ca_cert(), None);
+        assert_eq!(c.warnings().len(), 1, "{:?}", c.warnings());
+        let w = &c.warnings()[0];
+        assert_eq!(
+            (w.variable.as_str(), w.value.as_str()),
+            ("DD_TRACE_AGENT_CA_CERT", shown)
+        );
+        assert!(w.message.contains("platform's root certificates"), "{w}");
+    }
+    std::fs::remove_file(good).unwrap();
+}

@@ -2,6 +2,9 @@
 //! classification and retries, `rate_by_service` and `Datadog-Agent-State` from responses, and
 //! `GET /info`.
 //!
+//! With the `tls` feature, `https://` agents are verified against the platform's root
+//! certificates plus the extra root CA of `DD_TRACE_AGENT_CA_CERT`, if any.
+//!
 //! Every request carries these headers (protocol §1):
 //!
 //! | header | value |
@@ -133,25 +136,7 @@ impl Transport {
         backoff: Backoff,
     ) -> Result<Transport, String> {
         let timeout = config.agent_timeout();
-        let builder = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .user_agent(concat!("ddtrace-rust/", env!("CARGO_PKG_VERSION")));
-        let (builder, base) = match config.agent() {
-            AgentEndpoint::Http { url } => (builder, url.trim_end_matches('/').to_owned()),
-            #[cfg(unix)]
-            AgentEndpoint::Unix { path } => (
-                builder.unix_socket(path.as_str()),
-                "http://localhost".to_owned(),
-            ),
-            #[cfg(not(unix))]
-            AgentEndpoint::Unix { path } => {
-                return Err(format!("Unix sockets are not supported here ({path})"));
-            }
-        };
-        let client = builder.build().map_err(|e| e.to_string())?;
+        let (client, base) = build_client(config)?;
         let container = super::container::container_id();
         let mut headers = HeaderMap::new();
         for (name, value) in static_headers(config.test_session_token(), container.as_deref()) {
@@ -262,6 +247,63 @@ impl Transport {
     }
 }
 
+/// The client builder for `config.agent()` and the base URL of its requests.
+fn client_builder(config: &Config) -> Result<(reqwest::ClientBuilder, String), String> {
+    let timeout = config.agent_timeout();
+    let builder = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .user_agent(concat!("ddtrace-rust/", env!("CARGO_PKG_VERSION")));
+    match config.agent() {
+        AgentEndpoint::Http { url } => Ok((builder, url.trim_end_matches('/').to_owned())),
+        #[cfg(unix)]
+        AgentEndpoint::Unix { path } => Ok((
+            builder.unix_socket(path.as_str()),
+            "http://localhost".to_owned(),
+        )),
+        #[cfg(not(unix))]
+        AgentEndpoint::Unix { path } => {
+            Err(format!("Unix sockets are not supported here ({path})"))
+        }
+    }
+}
+
+/// The client and its base URL. With the `tls` feature, the configured extra root CA
+/// certificate is trusted besides the platform's roots; if rustls refuses it (the PEM parsed,
+/// but is no usable certificate), that is reported once and the client trusts the platform's
+/// roots only.
+fn build_client(config: &Config) -> Result<(reqwest::Client, String), String> {
+    #[cfg(feature = "tls")]
+    if let Some(ca) = &config.agent_ca_cert {
+        let (builder, base) = client_builder(config)?;
+        let built = reqwest::Certificate::from_pem_bundle(&ca.pem)
+            .and_then(|certs| builder.tls_certs_merge(certs).build());
+        match built {
+            Ok(client) => return Ok((client, base)),
+            Err(e) => {
+                let warning = crate::config::ConfigWarning {
+                    variable: ca.variable.to_owned(),
+                    value: ca.path.display().to_string(),
+                    message: format!(
+                        "the certificate is not usable ({}); only the platform's root \
+                         certificates are trusted",
+                        describe(&e)
+                    ),
+                };
+                crate::log::warn_once(
+                    &format!("config:{}", ca.variable),
+                    format_args!("{warning}"),
+                );
+            }
+        }
+    }
+    let (builder, base) = client_builder(config)?;
+    let client = builder.build().map_err(|e| describe(&e))?;
+    Ok((client, base))
+}
+
 /// A reqwest error with its causes (the top-level message alone is often just "error sending
 /// request").
 fn describe(error: &reqwest::Error) -> String {
@@ -338,6 +380,29 @@ mod tests {
                 name.to_ascii_lowercase()
             );
         }
+    }
+
+    /// A PEM block that is no certificate passes the configuration's PEM check but not rustls:
+    /// the client is still built, trusting the platform's roots only.
+    #[cfg(feature = "tls")]
+    #[test]
+    fn an_unusable_ca_certificate_falls_back_to_the_platform_roots() {
+        let path =
+            std::env::temp_dir().join(format!("ddtrace-transport-{}.pem", std::process::id()));
+        std::fs::write(
+            &path,
+            "-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let config = Config::builder()
+            .agent_url("https://localhost:8126")
+            .agent_ca_cert(&path)
+            .build_from(&HashMap::<&str, &str>::new());
+        std::fs::remove_file(&path).unwrap();
+        assert!(config.warnings().is_empty(), "{:?}", config.warnings());
+        assert!(config.agent_ca_cert().is_some());
+        let (_client, base) = build_client(&config).unwrap();
+        assert_eq!(base, "https://localhost:8126");
     }
 
     #[test]
