@@ -474,7 +474,7 @@ fn agent_ca_cert_is_read_and_checked() {
         "no-cert.pem",
         "-----BEGIN PRIVATE KEY-----\nAAEC\n-----END PRIVATE KEY-----\n",
     );
-    for path in [missing, no_cert] {
+    for path in [missing, no_cert.clone()] {
         let shown = path.to_str().unwrap();
         let c = build(&[("DD_TRACE_AGENT_CA_CERT", shown)]);
         assert_eq!(c.agent_ca_cert(), None);
@@ -487,4 +487,5 @@ fn agent_ca_cert_is_read_and_checked() {
         assert!(w.message.contains("platform's root certificates"), "{w}");
     }
     std::fs::remove_file(good).unwrap();
+    std::fs::remove_file(no_cert).unwrap();
 }
