@@ -16,6 +16,7 @@
 //! | `--threads T` | `E2E_THREADS` | 2 | application threads |
 //! | `--work-us X` | `E2E_WORK_US` | 0 | busy work (spinning) per trace before it, modelling a real application |
 //! | `--agent` | `E2E_AGENT=1` | off | send to the pinned `ddapm-test-agent` instead of the in-process receiver |
+//! | `--max-buffered N` | `E2E_MAX_BUFFERED` | the tracer's default | the writer's buffer cap in spans (`max_buffered_spans`) |
 //!
 //! Each trace is a root span with 2 tags and 9 child spans with 1 tag each (the shape of the
 //! `agent_burst` test). By default the traces go to [`CountingReceiver`], an in-process HTTP
@@ -66,10 +67,11 @@ struct Options {
     threads: u64,
     work: Duration,
     agent: bool,
+    max_buffered: Option<u64>,
 }
 
-const USAGE: &str = "usage: e2e [--traces N] [--threads T] [--work-us X] [--agent]\n\
-    (env: E2E_TRACES, E2E_THREADS, E2E_WORK_US, E2E_AGENT=1)";
+const USAGE: &str = "usage: e2e [--traces N] [--threads T] [--work-us X] [--agent] [--max-buffered N]\n\
+    (env: E2E_TRACES, E2E_THREADS, E2E_WORK_US, E2E_AGENT=1, E2E_MAX_BUFFERED)";
 
 // The bench's own options (E2E_*), not tracer configuration.
 #[allow(clippy::disallowed_methods)]
@@ -100,6 +102,7 @@ fn parse_options() -> BoxResult<Option<Options>> {
     let mut threads = env_number("E2E_THREADS")?.unwrap_or(2);
     let mut work_us = env_number("E2E_WORK_US")?.unwrap_or(0);
     let mut agent = std::env::var("E2E_AGENT").is_ok_and(|v| v == "1" || v == "true");
+    let mut max_buffered = env_number("E2E_MAX_BUFFERED")?;
     let mut bench_mode = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -108,6 +111,7 @@ fn parse_options() -> BoxResult<Option<Options>> {
             "--threads" | "-t" => threads = parse_number(&arg, args.next())?,
             "--work-us" => work_us = parse_number(&arg, args.next())?,
             "--agent" => agent = true,
+            "--max-buffered" => max_buffered = Some(parse_number(&arg, args.next())?),
             // `cargo bench` passes `--bench`; `cargo test --benches` does not.
             "--bench" => bench_mode = true,
             "-h" | "--help" => {
@@ -131,6 +135,7 @@ fn parse_options() -> BoxResult<Option<Options>> {
         threads,
         work: Duration::from_micros(work_us),
         agent,
+        max_buffered,
     }))
 }
 
@@ -186,6 +191,9 @@ fn run(options: &Options) -> BoxResult<()> {
             .agent_url(agent.url())
             .test_session_token(session.token()),
     };
+    if let Some(cap) = options.max_buffered {
+        config = config.max_buffered_spans(usize::try_from(cap)?);
+    }
     // Not from the environment: the numbers must not depend on stray DD_* variables.
     let tracer = Tracer::new(config.build_from(&HashMap::<&str, &str>::new()));
 

@@ -304,6 +304,17 @@ impl PayloadEncoder {
         }
     }
 
+    /// Hands back the buffer of a body returned by [`take_bytes`](Self::take_bytes) once it is
+    /// no longer shared, so the next payload is encoded into memory that is already mapped.
+    pub(crate) fn recycle(&mut self, body: bytes::Bytes) {
+        if let Inner::V04(p) = &mut self.inner
+            && let Ok(mut unique) = body.try_into_mut()
+        {
+            unique.clear();
+            p.recycle(Vec::from(unique));
+        }
+    }
+
     /// Drops every chunk pushed so far, keeping the buffers.
     pub fn clear(&mut self) {
         match &mut self.inner {

@@ -367,6 +367,15 @@ impl V04Payload {
         self.chunks = 0;
     }
 
+    /// Gives the payload a used buffer to encode into (a sent body whose pages are already
+    /// mapped), if it has none bigger and holds no chunk.
+    pub(super) fn recycle(&mut self, mut buffer: Vec<u8>) {
+        if self.body.is_empty() && buffer.capacity() > self.body.capacity() {
+            buffer.clear();
+            self.body = buffer;
+        }
+    }
+
     pub(super) fn savepoint(&self) -> V04Savepoint {
         V04Savepoint {
             body_len: self.body.len(),

@@ -103,6 +103,11 @@ impl Batcher {
         out
     }
 
+    /// Takes back a sent body's buffer for the next payload (see [`PayloadEncoder::recycle`]).
+    pub(crate) fn recycle(&mut self, body: bytes::Bytes) {
+        self.encoder.recycle(body);
+    }
+
     /// The encoded size so far.
     pub(crate) fn size(&self) -> usize {
         self.encoder.size_estimate()

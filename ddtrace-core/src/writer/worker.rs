@@ -166,7 +166,7 @@ impl Worker {
     }
 
     async fn run(mut self) {
-        let mut sending: Pending<Outcome> = None;
+        let mut sending: Pending<(Outcome, bytes::Bytes)> = None;
         let mut info: Pending<Result<AgentInfo, String>> = None;
         let shared = Arc::clone(&self.io.shared);
         let mut next_flush = Instant::now() + self.settings.interval;
@@ -207,8 +207,9 @@ impl Worker {
             let shutdown_at = self.shutdown.as_ref().map(|(d, _)| *d);
             tokio::select! {
                 biased;
-                outcome = poll(&mut sending) => {
+                (outcome, body) = poll(&mut sending) => {
                     sending = None;
+                    self.batcher.recycle(body);
                     self.handle(outcome);
                 }
                 answer = poll(&mut info) => {
@@ -271,7 +272,7 @@ impl Worker {
         }
     }
 
-    fn start_next(&mut self) -> Pending<Outcome> {
+    fn start_next(&mut self) -> Pending<(Outcome, bytes::Bytes)> {
         let payload = self.ready.pop_front()?;
         self.ready_bytes -= payload.body.len();
         let Payload {
@@ -296,7 +297,10 @@ impl Worker {
         let transport = Arc::clone(&self.transport);
         let trace_count = usize::try_from(traces).unwrap_or(usize::MAX);
         Some(Box::pin(async move {
-            transport.send(body, version, trace_count).await
+            // Once the request is done with the body, its buffer goes back to the batcher.
+            let buffer = body.clone();
+            let outcome = transport.send(body, version, trace_count).await;
+            (outcome, buffer)
         }))
     }
 

@@ -198,3 +198,29 @@ fn a_rooted_chunk_is_written_root_first_without_moving_it() {
         assert_eq!(rooted.finish(), plain.finish());
     }
 }
+
+#[test]
+fn a_sent_body_is_recycled_once_nothing_else_holds_it() {
+    let mut payload = PayloadEncoder::new(ApiVersion::V04, EncodeOptions::new());
+    payload.push_chunk(&chunk(50));
+    let body = payload.take_bytes();
+    let first = body.clone();
+    let held = body.clone();
+    // Still shared (a request may still hold it): not taken back.
+    payload.recycle(body);
+    payload.push_chunk(&chunk(1));
+    let small = payload.take_bytes();
+    assert!(small.len() < first.len());
+    drop(held);
+    // The last holder gives it back: the next payload is encoded into the same allocation.
+    let ptr = first.as_ptr();
+    payload.recycle(first);
+    payload.push_chunk(&chunk(2));
+    let reused = payload.take_bytes();
+    let mut fresh = PayloadEncoder::new(ApiVersion::V04, EncodeOptions::new());
+    fresh.push_chunk(&chunk(2));
+    assert_eq!(&reused[..], &fresh.take_bytes()[..]);
+    // The body starts at most 4 bytes after where the recycled one did (the header room).
+    let offset = (reused.as_ptr() as usize).wrapping_sub(ptr as usize);
+    assert!(offset <= 4, "not the recycled buffer (offset {offset})");
+}
