@@ -33,6 +33,23 @@ pub struct ChunkInfo {
     pub partial: bool,
 }
 
+#[cfg(test)]
+impl ChunkInfo {
+    /// A kept, locally decided, complete chunk of `trace_id` rooted at `local_root_id`.
+    pub(crate) fn kept(trace_id: TraceId, local_root_id: u64) -> ChunkInfo {
+        ChunkInfo {
+            trace_id,
+            local_root_id,
+            priority: 1,
+            mechanism: Some(0),
+            origin: None,
+            propagation_tags: None,
+            rates: SamplingRates::default(),
+            partial: false,
+        }
+    }
+}
+
 /// The rates recorded on the local root when the decision was made here.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct SamplingRates {
@@ -132,6 +149,10 @@ pub struct ExporterStats {
     pub bytes_sent: u64,
     /// Request attempts that were retried.
     pub retries: u64,
+    /// Spans that the exporting application thread finalized and encoded itself because the
+    /// writer thread was behind (overload; they are sent like the others). Non-zero means the
+    /// application is producing spans faster than the writer alone can encode them.
+    pub spans_encoded_on_app_threads: u64,
     /// Chunks dropped, by reason.
     pub traces_dropped: DropCounts,
     /// Spans dropped, by reason.

@@ -246,7 +246,6 @@ fn chunk_root_index(spans: &[SpanData], local_root_id: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exporter::SamplingRates;
     use crate::span_data::TraceId;
 
     fn span(id: u64, parent: u64, service: &'static str) -> SpanData {
@@ -262,16 +261,7 @@ mod tests {
     }
 
     fn info(root: u64) -> ChunkInfo {
-        ChunkInfo {
-            trace_id: TraceId::from_parts(0x6543_2100_0000_0000, 7),
-            local_root_id: root,
-            priority: 1,
-            mechanism: Some(0),
-            origin: None,
-            propagation_tags: None,
-            rates: SamplingRates::default(),
-            partial: false,
-        }
+        ChunkInfo::kept(TraceId::from_parts(0x6543_2100_0000_0000, 7), root)
     }
 
     fn finalizer() -> Finalizer {

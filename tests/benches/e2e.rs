@@ -452,7 +452,8 @@ impl Report<'_> {
             "writer stats (Tracer::stats)",
             format!(
                 "received {}, sent {} (payloads: {}), dropped {} (queue_full {}, too_large {}, \
-                 rejected {}, send_failed {}, shutdown {}), retries {}",
+                 rejected {}, send_failed {}, shutdown {}), retries {}, encoded on the \
+                 application threads {}",
                 s.spans_received,
                 s.spans_sent,
                 s.payloads_sent,
@@ -462,7 +463,8 @@ impl Report<'_> {
                 s.spans_dropped.rejected,
                 s.spans_dropped.send_failed,
                 s.spans_dropped.shutdown,
-                s.retries
+                s.retries,
+                s.spans_encoded_on_app_threads
             ),
         );
         row(

@@ -86,11 +86,13 @@ pub fn report(what: &str, s: &ExporterStats, produced: Duration, delivered: Dura
     let peak = peak_rss_bytes().unwrap_or(u64::MAX);
     println!(
         "{what}: {TOTAL_SPANS} spans produced in {produced:?}, all handled in {delivered:?}; \
-         {} spans delivered in {} payloads ({} MB), {} dropped (queue_full); peak RSS {} MB",
+         {} spans delivered in {} payloads ({} MB), {} dropped (queue_full), {} encoded on the \
+         application threads; peak RSS {} MB",
         s.spans_sent,
         s.payloads_sent,
         s.bytes_sent / 1_000_000,
         s.spans_dropped.queue_full,
+        s.spans_encoded_on_app_threads,
         peak / 1_000_000
     );
     peak

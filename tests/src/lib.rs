@@ -153,40 +153,41 @@ fn array_len(b: &[u8], pos: &mut usize) -> u64 {
     }) as u64
 }
 
-/// Skips one msgpack value.
+/// Skips one msgpack value: a loop over a count of values still to skip (no recursion), so
+/// the receiver stays cheap next to the tracer it measures.
 fn skip(b: &[u8], pos: &mut usize) {
-    let m = b[*pos];
-    *pos += 1;
-    match m {
-        0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => {}
-        0x80..=0x8f => (0..2 * (m & 0x0f)).for_each(|_| skip(b, pos)),
-        0x90..=0x9f => (0..(m & 0x0f)).for_each(|_| skip(b, pos)),
-        0xa0..=0xbf => *pos += (m & 0x1f) as usize,
-        0xc4 | 0xd9 => {
-            let n = be(b, pos, 1);
-            *pos += n;
+    let mut left: usize = 1;
+    while left > 0 {
+        left -= 1;
+        let m = b[*pos];
+        *pos += 1;
+        match m {
+            0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => {}
+            0x80..=0x8f => left += 2 * (m & 0x0f) as usize,
+            0x90..=0x9f => left += (m & 0x0f) as usize,
+            0xa0..=0xbf => *pos += (m & 0x1f) as usize,
+            0xc4 | 0xd9 => {
+                let n = be(b, pos, 1);
+                *pos += n;
+            }
+            0xc5 | 0xda => {
+                let n = be(b, pos, 2);
+                *pos += n;
+            }
+            0xc6 | 0xdb => {
+                let n = be(b, pos, 4);
+                *pos += n;
+            }
+            0xcc | 0xd0 => *pos += 1,
+            0xcd | 0xd1 => *pos += 2,
+            0xca | 0xce | 0xd2 => *pos += 4,
+            0xcb | 0xcf | 0xd3 => *pos += 8,
+            0xdc => left += be(b, pos, 2),
+            0xde => left += 2 * be(b, pos, 2),
+            0xdd => left += be(b, pos, 4),
+            0xdf => left += 2 * be(b, pos, 4),
+            other => panic!("unexpected msgpack marker {other:#x}"),
         }
-        0xc5 | 0xda => {
-            let n = be(b, pos, 2);
-            *pos += n;
-        }
-        0xc6 | 0xdb => {
-            let n = be(b, pos, 4);
-            *pos += n;
-        }
-        0xcc | 0xd0 => *pos += 1,
-        0xcd | 0xd1 => *pos += 2,
-        0xca | 0xce | 0xd2 => *pos += 4,
-        0xcb | 0xcf | 0xd3 => *pos += 8,
-        0xdc | 0xde => {
-            let n = be(b, pos, 2) * if m == 0xde { 2 } else { 1 };
-            (0..n).for_each(|_| skip(b, pos));
-        }
-        0xdd | 0xdf => {
-            let n = be(b, pos, 4) * if m == 0xdf { 2 } else { 1 };
-            (0..n).for_each(|_| skip(b, pos));
-        }
-        other => panic!("unexpected msgpack marker {other:#x}"),
     }
 }
 

@@ -160,6 +160,37 @@ fn exact_spans_over_v05() {
     assert_all_sent(&tracer, 1, 2);
 }
 
+/// Overload mode: with a 16-span buffer (high-water mark 1), every chunk of two or more spans
+/// is finalized and encoded by the thread that finishes it, once `/info` has answered. The agent
+/// must receive exactly what the writer itself would have sent.
+#[test]
+fn chunks_encoded_on_the_application_thread_arrive_exactly() {
+    let agent = start_agent(TestAgent::builder());
+    let session = agent.session().unwrap();
+    let tracer = build(config(&agent.url(), &session).max_buffered_spans(16));
+    // One span stays under the mark: the writer encodes it (and /info has answered after it).
+    drop(tracer.trace("warm.up"));
+    assert!(tracer.flush(WAIT));
+    assert_eq!(tracer.stats().spans_encoded_on_app_threads, 0);
+    let (root, child) = sandwich(&tracer);
+    assert_eq!(tracer.stats().spans_encoded_on_app_threads, 2);
+    assert!(tracer.flush(WAIT));
+    let traces = session.wait_for_traces(2, WAIT).unwrap();
+    assert_eq!(traces.as_array().unwrap().len(), 2);
+    let sandwich_only: Vec<Value> = traces
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t[0]["name"] == "sandwich.make" || t[1]["name"] == "sandwich.make")
+        .cloned()
+        .collect();
+    assert_sandwich(&Value::Array(sandwich_only), root, child);
+    let requests = session.recorded_requests().unwrap();
+    assert_headers(&requests, "/v0.4/traces", &session);
+    assert_all_sent(&tracer, 2, 3);
+    assert_eq!(session.trace_check_failures().unwrap_or(None), None);
+}
+
 #[cfg(unix)]
 #[test]
 fn exact_spans_over_a_unix_socket() {

@@ -172,6 +172,19 @@ pub enum PushError {
     },
 }
 
+/// What [`PayloadEncoder::try_push_encoded_v04`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EncodedPush {
+    /// Appended.
+    Pushed,
+    /// Would go over the limit: send this payload first.
+    Full,
+    /// Over the limit even alone.
+    TooLarge,
+    /// The payload is v0.5: the chunk cannot go in it.
+    NotV04,
+}
+
 /// Accumulates trace chunks into one request body of either version.
 ///
 /// Spans are encoded as soon as they are pushed; [`size_estimate`](Self::size_estimate) is the
@@ -262,6 +275,25 @@ impl PayloadEncoder {
         }
     }
 
+    /// Appends a chunk already encoded in v0.4 (by [`encode_v04_chunk`]) if the payload is v0.4
+    /// and stays within `max_size` bytes; otherwise leaves the payload unchanged and says why.
+    pub(crate) fn try_push_encoded_v04(&mut self, chunk: &[u8], max_size: usize) -> EncodedPush {
+        let Inner::V04(p) = &mut self.inner else {
+            return EncodedPush::NotV04;
+        };
+        let n = p.chunk_count();
+        let size =
+            p.size_estimate() - container_header_len(n) + container_header_len(n + 1) + chunk.len();
+        if size <= max_size {
+            p.push_encoded_chunk(chunk);
+            EncodedPush::Pushed
+        } else if n == 0 {
+            EncodedPush::TooLarge
+        } else {
+            EncodedPush::Full
+        }
+    }
+
     /// The number of chunks pushed (the `X-Datadog-Trace-Count` header).
     pub fn chunk_count(&self) -> usize {
         match &self.inner {
@@ -322,6 +354,19 @@ impl PayloadEncoder {
             Inner::V05(p) => p.clear(),
         }
     }
+}
+
+/// Encodes one chunk as a v0.4 msgpack array of spans, `chunk[root]` first (what an exporting
+/// thread does under overload; the writer appends it to a v0.4 payload as is).
+pub(crate) fn encode_v04_chunk(options: EncodeOptions, chunk: &[SpanData], root: usize) -> Vec<u8> {
+    // About 160 bytes a span with a few tags; one allocation in the common case.
+    let mut out = Vec::with_capacity(64 + chunk.len() * 192);
+    v04::V04Encoder::new(options).write_chunk(&mut out, chunk, root);
+    // It may wait in memory a while: give back a tail over an eighth (an in-place shrink).
+    if out.capacity() - out.len() > out.len() / 8 {
+        out.shrink_to_fit();
+    }
+    out
 }
 
 // ---- msgpack writing helpers ----

@@ -326,6 +326,15 @@ impl V04Payload {
         self.chunks += 1;
     }
 
+    /// Appends a chunk already encoded by [`V04Encoder::encode_chunk`] (one msgpack array).
+    pub(super) fn push_encoded_chunk(&mut self, chunk: &[u8]) {
+        if self.body.is_empty() {
+            self.body.resize(HEADER_ROOM, 0);
+        }
+        self.body.extend_from_slice(chunk);
+        self.chunks += 1;
+    }
+
     /// The number of chunks pushed.
     pub fn chunk_count(&self) -> usize {
         self.chunks

@@ -8,7 +8,7 @@
 
 use super::info::Negotiated;
 use crate::SpanData;
-use crate::encode::{ApiVersion, PayloadEncoder, PushError};
+use crate::encode::{ApiVersion, EncodedPush, PayloadEncoder, PushError};
 
 /// One sealed request body.
 #[derive(Debug)]
@@ -28,6 +28,8 @@ pub(crate) struct Pushed {
     pub(crate) sealed: Option<Payload>,
     /// The chunk alone is over the limit: it was dropped (its span count).
     pub(crate) too_large: Option<u64>,
+    /// A pre-encoded v0.4 chunk that could not join the current (v0.5) payload, sealed alone.
+    pub(crate) alone: Option<Payload>,
 }
 
 /// The payload being filled.
@@ -99,6 +101,41 @@ impl Batcher {
                 }
             }
             Err(_) => out.too_large = Some(chunk.len() as u64),
+        }
+        out
+    }
+
+    /// Adds a chunk an application thread encoded in v0.4 (see `queue`). Into a v0.5 payload
+    /// it cannot go: it is then sent as a v0.4 payload of its own (the negotiation changed
+    /// while it was on its way, a rare case).
+    pub(crate) fn push_encoded(&mut self, chunk: &[u8], spans: u64) -> Pushed {
+        let max = self.negotiated.max_payload;
+        let mut out = Pushed::default();
+        let mut result = self.encoder.try_push_encoded_v04(chunk, max);
+        if result == EncodedPush::Full {
+            out.sealed = self.seal();
+            result = self.encoder.try_push_encoded_v04(chunk, max);
+        }
+        match result {
+            EncodedPush::Pushed => {
+                self.traces += 1;
+                self.spans += spans;
+            }
+            EncodedPush::Full | EncodedPush::TooLarge => out.too_large = Some(spans),
+            EncodedPush::NotV04 => {
+                let mut alone = PayloadEncoder::new(ApiVersion::V04, self.negotiated.options);
+                if alone.try_push_encoded_v04(chunk, max) == EncodedPush::Pushed {
+                    out.alone = Some(Payload {
+                        body: alone.take_bytes(),
+                        version: ApiVersion::V04,
+                        traces: 1,
+                        spans,
+                        chunks: None,
+                    });
+                } else {
+                    out.too_large = Some(spans);
+                }
+            }
         }
         out
     }
@@ -273,5 +310,65 @@ mod tests {
         b.push(vec![span(3, "c")], 0);
         assert_eq!(b.discard(), (1, 1));
         assert!(b.is_empty());
+    }
+
+    fn encoded(id: u64, name: &str) -> Vec<u8> {
+        crate::encode::encode_v04_chunk(EncodeOptions::new(), &[span(id, name)], 0)
+    }
+
+    #[test]
+    fn encoded_chunks_join_v04_payloads_byte_for_byte() {
+        let mut pre = Batcher::new(negotiated(ApiVersion::V04, 1 << 20), false);
+        let mut own = Batcher::new(negotiated(ApiVersion::V04, 1 << 20), false);
+        for id in 1..=20 {
+            let pushed = pre.push_encoded(&encoded(id, "op"), 1);
+            assert!(
+                pushed.sealed.is_none() && pushed.alone.is_none() && pushed.too_large.is_none()
+            );
+            own.push(vec![span(id, "op")], 0);
+        }
+        assert_eq!(pre.size(), own.size());
+        let (a, b) = (pre.seal().unwrap(), own.seal().unwrap());
+        assert_eq!((a.traces, a.spans), (20, 20));
+        assert_eq!(a.body, b.body);
+    }
+
+    #[test]
+    fn encoded_chunks_seal_full_payloads_and_are_refused_when_too_large() {
+        let one = encoded(1, "op").len();
+        // Room for two chunks behind the header, not three.
+        let mut b = Batcher::new(negotiated(ApiVersion::V04, 1 + 2 * one), false);
+        assert!(b.push_encoded(&encoded(1, "op"), 1).sealed.is_none());
+        assert!(b.push_encoded(&encoded(2, "op"), 1).sealed.is_none());
+        let pushed = b.push_encoded(&encoded(3, "op"), 1);
+        let sealed = pushed.sealed.unwrap();
+        assert_eq!(decode_counts(&sealed.body), [1, 1]);
+        assert!(sealed.body.len() <= 1 + 2 * one);
+        let big = crate::encode::encode_v04_chunk(
+            EncodeOptions::new(),
+            &(0..20)
+                .map(|i| span(10 + i, "long-name"))
+                .collect::<Vec<_>>(),
+            0,
+        );
+        let pushed = b.push_encoded(&big, 20);
+        assert_eq!(pushed.too_large, Some(20));
+        // The payload holding chunk 3 was sealed on the way, intact.
+        assert_eq!(decode_counts(&pushed.sealed.unwrap().body), [1]);
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn an_encoded_chunk_meeting_a_v05_payload_goes_alone_in_v04() {
+        let mut b = Batcher::new(negotiated(ApiVersion::V05, 1 << 20), true);
+        b.push(vec![span(1, "a")], 0);
+        let pushed = b.push_encoded(&encoded(2, "b"), 1);
+        let alone = pushed.alone.unwrap();
+        assert_eq!(alone.version, ApiVersion::V04);
+        assert_eq!((alone.traces, alone.spans), (1, 1));
+        assert_eq!(decode_counts(&alone.body), [1]);
+        // The v0.5 payload is untouched.
+        let v05 = b.seal().unwrap();
+        assert_eq!((v05.version, v05.traces), (ApiVersion::V05, 1));
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
-use super::queue::{Control, WorkerIo};
+use super::queue::{Control, Queued, WorkerIo};
 use super::stats::{DropReason, DropReporter};
 use crate::config::TraceOutput;
 use crate::log::{self, Level, warn_once};
@@ -45,13 +45,20 @@ pub(crate) fn run(mut io: WorkerIo, output: TraceOutput, interval: Duration) {
             let mut spans_taken = 0;
             let mut n = 0;
             while n < DRAIN_BUDGET {
-                let Ok(chunk) = io.chunks.try_recv() else {
+                let Ok(item) = io.chunks.try_recv() else {
                     break;
                 };
                 n += 1;
                 taken += 1;
-                spans_taken += chunk.spans.len() as u64;
-                sink.push(chunk.finalize());
+                spans_taken += io.shared.took(&item);
+                match item {
+                    Queued::Chunk(chunk) => sink.push(chunk.finalize()),
+                    // Never sent to this writer (it does not enable overload encoding).
+                    Queued::Encoded(e) => {
+                        sink.resolved += 1;
+                        io.shared.counters.dropped(DropReason::Rejected, 1, e.spans);
+                    }
+                }
                 if sink.buffered_bytes() >= WRITE_AT_BYTES {
                     sink.write(&io);
                 }
@@ -81,11 +88,12 @@ pub(crate) fn run(mut io: WorkerIo, output: TraceOutput, interval: Duration) {
                 let before = sink.resolved;
                 let mut left = 0;
                 sink.discard(&io);
-                for chunk in io.chunks.try_iter() {
-                    let spans = chunk.spans.len() as u64;
-                    left += spans;
+                for item in io.chunks.try_iter() {
+                    left += io.shared.took(&item);
                     sink.resolved += 1;
-                    io.shared.counters.dropped(DropReason::Shutdown, 1, spans);
+                    io.shared
+                        .counters
+                        .dropped(DropReason::Shutdown, 1, item.spans());
                 }
                 io.shared.taken(left);
                 for (_, reply) in waiters.drain(..) {

@@ -7,8 +7,18 @@
 //! every `try_send` a futex wake-up); it wakes on its flush interval, on flush / shutdown
 //! requests, and on a [`Notify`] the application rings only when the buffer crosses its
 //! high-water mark, so bursts are drained promptly without a system call per trace.
+//!
+//! **Overload.** One writer thread cannot always keep up with several application threads that
+//! do nothing but make spans (two of them outrun it on two cores). Past the high-water mark, an
+//! agent writer that sends v0.4 has the exporting thread finalize and encode its chunk itself
+//! ([`Queued::Encoded`]): the application pays that CPU instead of losing the trace, the chunk
+//! waits as compact bytes (about a third of the memory of its spans) and the writer only copies
+//! it into a payload. Encoded bytes have their own cap, the memory the span cap stands for
+//! ([`ENCODED_BYTES_PER_CAPPED_SPAN`] per span); past it, chunks are dropped and counted as
+//! before. Only while the agent answers: when it fails, encoding ahead would only build a
+//! backlog that cannot be sent.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -18,6 +28,7 @@ use tokio::sync::Notify;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::stats::{Counters, DropReason};
+use crate::encode::EncodeOptions;
 use crate::exporter::{ExporterStats, TraceChunk};
 
 /// The low bits of [`Shared::state`] count buffered spans; each export in progress adds this.
@@ -25,6 +36,57 @@ const EXPORTING_ONE: u64 = 1 << 40;
 const SPANS_MASK: u64 = EXPORTING_ONE - 1;
 /// How long [`Front::shutdown`] waits past its deadline for the worker's answer.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(250);
+/// The high-water mark is this fraction of the span cap: crossing it wakes the worker, and
+/// above it exporting threads encode their chunks themselves (when the writer allows it).
+/// Spans cost about three times the memory of their encoding, so few wait as spans.
+const HIGH_WATER_DIVISOR: u64 = 16;
+/// The cap on bytes of chunks encoded by application threads, per span of the span cap: the
+/// memory the capped spans would take (a span with its inline tags is about 540 bytes), so a
+/// writer's memory stays what its span cap says while about three times more spans fit.
+pub(crate) const ENCODED_BYTES_PER_CAPPED_SPAN: u64 = 640;
+/// Encoded bytes past which the worker is woken.
+const ENCODED_WAKE_BYTES: u64 = 1024 * 1024;
+
+/// [`Shared::help`]: application threads never encode (the JSON writer, v0.5, before `/info`).
+const HELP_OFF: u8 = 0;
+/// [`Shared::help`]: encode v0.4 with span events in the meta `events` tag.
+const HELP_V04: u8 = 1;
+/// [`Shared::help`]: encode v0.4 with native span events.
+const HELP_V04_NATIVE_EVENTS: u8 = 2;
+
+/// What goes through the hand-off channel.
+pub(crate) enum Queued {
+    /// A chunk as the tracer exported it (finalized and encoded by the writer).
+    Chunk(TraceChunk),
+    /// A chunk the exporting thread finalized and encoded in v0.4 under overload.
+    Encoded(EncodedChunk),
+}
+
+/// One chunk encoded as a v0.4 msgpack array of spans.
+#[derive(Debug)]
+pub(crate) struct EncodedChunk {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) spans: u64,
+}
+
+impl Queued {
+    /// The spans it holds.
+    pub(crate) fn spans(&self) -> u64 {
+        match self {
+            Queued::Chunk(c) => c.spans.len() as u64,
+            Queued::Encoded(e) => e.spans,
+        }
+    }
+}
+
+impl std::fmt::Debug for Queued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Queued::Chunk(c) => f.debug_tuple("Chunk").field(c).finish(),
+            Queued::Encoded(e) => f.debug_tuple("Encoded").field(&e.spans).finish(),
+        }
+    }
+}
 
 /// A request to the background thread.
 #[derive(Debug)]
@@ -49,6 +111,12 @@ pub(crate) struct Shared {
     wake: Notify,
     max_spans: u64,
     span_high_water: u64,
+    /// Bytes of [`Queued::Encoded`] chunks in the channel.
+    encoded_bytes: AtomicU64,
+    /// The cap on `encoded_bytes` (the span cap times [`ENCODED_BYTES_PER_CAPPED_SPAN`]).
+    max_encoded_bytes: AtomicU64,
+    /// Whether (and how) exporting threads encode under overload: `HELP_*`.
+    help: AtomicU8,
 }
 
 impl Shared {
@@ -57,6 +125,34 @@ impl Shared {
         if spans > 0 {
             self.state.fetch_sub(spans, Ordering::AcqRel);
         }
+    }
+
+    /// The background thread took an encoded chunk of `bytes` bytes out of the channel.
+    pub(crate) fn taken_encoded(&self, bytes: u64) {
+        self.encoded_bytes.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    /// Takes `item` out of the accounting of what is buffered; returns its spans if it is a
+    /// raw chunk (the caller sums them for one [`taken`](Self::taken)).
+    pub(crate) fn took(&self, item: &Queued) -> u64 {
+        match item {
+            Queued::Chunk(c) => c.spans.len() as u64,
+            Queued::Encoded(e) => {
+                self.taken_encoded(e.bytes.capacity() as u64);
+                0
+            }
+        }
+    }
+
+    /// Lets exporting threads encode in v0.4 with `options` under overload, or stops them
+    /// (`None`: the writer sends v0.5, or does not encode msgpack at all).
+    pub(crate) fn set_help(&self, options: Option<EncodeOptions>) {
+        let help = match options {
+            None => HELP_OFF,
+            Some(o) if o.native_span_events => HELP_V04_NATIVE_EVENTS,
+            Some(_) => HELP_V04,
+        };
+        self.help.store(help, Ordering::Relaxed);
     }
 
     /// Exports between their closed check and their `try_send`.
@@ -82,7 +178,7 @@ impl Shared {
 /// What the background thread receives.
 #[derive(Debug)]
 pub(crate) struct WorkerIo {
-    pub(crate) chunks: Receiver<TraceChunk>,
+    pub(crate) chunks: Receiver<Queued>,
     pub(crate) control: UnboundedReceiver<Control>,
     pub(crate) shared: Arc<Shared>,
 }
@@ -102,7 +198,7 @@ impl WorkerIo {
 #[derive(Debug)]
 pub(crate) struct Front {
     shared: Arc<Shared>,
-    chunks: Sender<TraceChunk>,
+    chunks: Sender<Queued>,
     control: UnboundedSender<Control>,
     thread: Mutex<Option<JoinHandle<()>>>,
     shutdown_timeout: Duration,
@@ -130,7 +226,12 @@ impl Front {
             wake_pending: AtomicBool::new(false),
             wake: Notify::new(),
             max_spans,
-            span_high_water: (max_spans / 2).max(1),
+            span_high_water: (max_spans / HIGH_WATER_DIVISOR).max(1),
+            encoded_bytes: AtomicU64::new(0),
+            max_encoded_bytes: AtomicU64::new(
+                max_spans.saturating_mul(ENCODED_BYTES_PER_CAPPED_SPAN),
+            ),
+            help: AtomicU8::new(HELP_OFF),
         });
         let io = WorkerIo {
             chunks: rx,
@@ -157,13 +258,22 @@ impl Front {
         }
         let s = &*self.shared;
         s.counters.received(spans);
+        let help = s.help.load(Ordering::Relaxed);
+        // Overload: above the high-water mark, and for as long as encoded chunks are still
+        // waiting (so the writer, once behind, is left only copying bytes until it catches up).
+        if help != HELP_OFF
+            && ((s.state.load(Ordering::Relaxed) & SPANS_MASK) + spans > s.span_high_water
+                || s.encoded_bytes.load(Ordering::Relaxed) > 0)
+        {
+            return self.export_encoded(chunk, spans, help);
+        }
         let before = s.state.fetch_add(spans + EXPORTING_ONE, Ordering::SeqCst) & SPANS_MASK;
         let refused = if s.closed.load(Ordering::SeqCst) {
             Some(DropReason::Shutdown)
         } else if before + spans > s.max_spans {
             Some(DropReason::QueueFull)
         } else {
-            match self.chunks.try_send(chunk) {
+            match self.chunks.try_send(Queued::Chunk(chunk)) {
                 Ok(()) => None,
                 Err(TrySendError::Full(_)) => Some(DropReason::QueueFull),
                 Err(TrySendError::Disconnected(_)) => Some(DropReason::Shutdown),
@@ -184,6 +294,57 @@ impl Front {
                 s.state.fetch_sub(spans + EXPORTING_ONE, Ordering::SeqCst);
                 s.counters.dropped(reason, 1, spans);
             }
+        }
+    }
+
+    /// Overload: finalizes and encodes the chunk on this thread, then queues its bytes.
+    fn export_encoded(&self, chunk: TraceChunk, spans: u64, help: u8) {
+        let s = &*self.shared;
+        s.state.fetch_add(EXPORTING_ONE, Ordering::SeqCst);
+        let cap = s.max_encoded_bytes.load(Ordering::Relaxed);
+        let refused = if s.closed.load(Ordering::SeqCst) {
+            Some(DropReason::Shutdown)
+        } else if s.encoded_bytes.load(Ordering::Relaxed) >= cap {
+            // Full already: drop without spending the encoding.
+            Some(DropReason::QueueFull)
+        } else {
+            let options =
+                EncodeOptions::new().with_native_span_events(help == HELP_V04_NATIVE_EVENTS);
+            s.counters.encoded_on_app(spans);
+            let (spans_data, root) = chunk.finalize_in_place();
+            let bytes = crate::encode::encode_v04_chunk(options, &spans_data, root);
+            // The spans are freed here, by the thread that allocated them.
+            drop(spans_data);
+            // What it holds in memory, not just its length.
+            let len = bytes.capacity() as u64;
+            let before = s.encoded_bytes.fetch_add(len, Ordering::SeqCst);
+            if before + len > cap {
+                s.encoded_bytes.fetch_sub(len, Ordering::SeqCst);
+                Some(DropReason::QueueFull)
+            } else {
+                match self
+                    .chunks
+                    .try_send(Queued::Encoded(EncodedChunk { bytes, spans }))
+                {
+                    Ok(()) => {
+                        if before < ENCODED_WAKE_BYTES && before + len >= ENCODED_WAKE_BYTES {
+                            s.request_wake();
+                        }
+                        None
+                    }
+                    Err(e) => {
+                        s.encoded_bytes.fetch_sub(len, Ordering::SeqCst);
+                        Some(match e {
+                            TrySendError::Full(_) => DropReason::QueueFull,
+                            TrySendError::Disconnected(_) => DropReason::Shutdown,
+                        })
+                    }
+                }
+            }
+        };
+        s.state.fetch_sub(EXPORTING_ONE, Ordering::SeqCst);
+        if let Some(reason) = refused {
+            s.counters.dropped(reason, 1, spans);
         }
     }
 
@@ -241,5 +402,150 @@ impl Front {
 impl Drop for Front {
     fn drop(&mut self) {
         let _ = self.shutdown(self.shutdown_timeout);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::exporter::ChunkInfo;
+    use crate::finalize::Finalizer;
+    use crate::span_data::{SpanData, TraceId};
+
+    fn chunk(trace: u64, spans: u64, finalizer: &Arc<Finalizer>) -> TraceChunk {
+        let trace_id = TraceId::from(u128::from(trace));
+        // Children first, the root last (the order they finish in).
+        let spans = (1..=spans)
+            .rev()
+            .map(|i| SpanData {
+                trace_id,
+                span_id: trace * 100 + i,
+                parent_id: if i == 1 { 0 } else { trace * 100 + 1 },
+                name: format!("op{i}").into(),
+                service: "svc".into(),
+                resource: "r".into(),
+                start: 1,
+                duration: 2,
+                ..SpanData::default()
+            })
+            .collect();
+        TraceChunk {
+            spans,
+            info: ChunkInfo::kept(trace_id, trace * 100 + 1),
+            finalizer: Arc::clone(finalizer),
+        }
+    }
+
+    /// A writer thread that does nothing until released, then hands back what it found.
+    fn parked_front(max_spans: usize) -> (Front, Sender<()>, Receiver<Vec<Queued>>) {
+        let (go, wait) = crossbeam_channel::bounded::<()>(1);
+        let (found_tx, found) = crossbeam_channel::bounded(1);
+        let front = Front::spawn(
+            "test-writer",
+            max_spans,
+            Duration::from_secs(1),
+            Arc::new(Counters::default()),
+            move |mut io| {
+                let _ = wait.recv();
+                let items: Vec<Queued> = io.chunks.try_iter().collect();
+                let spans: u64 = items.iter().map(|item| io.shared.took(item)).sum();
+                io.shared.taken(spans);
+                let _ = found_tx.send(items);
+                while let Some(msg) = io.control.blocking_recv() {
+                    if let Control::Shutdown { reply, .. } = msg {
+                        let _ = reply.try_send(true);
+                        return;
+                    }
+                }
+            },
+        )
+        .unwrap();
+        (front, go, found)
+    }
+
+    #[test]
+    fn past_the_high_water_mark_the_exporting_thread_encodes_and_the_books_balance() {
+        let finalizer = Arc::new(Finalizer::new(
+            &Config::builder()
+                .service("svc")
+                .build_from(&std::collections::HashMap::<&str, &str>::new()),
+        ));
+        // 32 spans: the high-water mark is 2.
+        let (front, go, found) = parked_front(32);
+        // Overload encoding is off until the writer allows it: a raw chunk past the mark.
+        front.export(chunk(1, 3, &finalizer));
+        front.shared.set_help(Some(EncodeOptions::new()));
+        let second = chunk(2, 2, &finalizer);
+        let expected = {
+            let (spans, root) = second.clone().finalize_in_place();
+            crate::encode::encode_v04_chunk(EncodeOptions::new(), &spans, root)
+        };
+        front.export(second);
+        front.export(chunk(3, 1, &finalizer));
+        let s = &front.shared;
+        assert_eq!(
+            s.state.load(Ordering::SeqCst),
+            3,
+            "only the raw chunk's spans"
+        );
+        assert!(s.encoded_bytes.load(Ordering::SeqCst) >= expected.len() as u64);
+        let stats = front.stats();
+        assert_eq!((stats.traces_received, stats.spans_received), (3, 6));
+        assert_eq!(stats.spans_encoded_on_app_threads, 3);
+        assert_eq!(stats.traces_dropped.total(), 0);
+
+        go.send(()).unwrap();
+        let items = found.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(items.len(), 3);
+        assert!(matches!(&items[0], Queued::Chunk(c) if c.spans.len() == 3));
+        let Queued::Encoded(e) = &items[1] else {
+            panic!("{:?}", items[1]);
+        };
+        assert_eq!(e.spans, 2);
+        assert_eq!(e.bytes, expected, "the bytes the writer would have encoded");
+        let decoded: Vec<serde_json::Value> = rmp_serde::from_slice(&e.bytes).unwrap();
+        assert_eq!(decoded[0]["span_id"], 201, "root first");
+        assert_eq!(decoded[0]["meta"]["language"], "rust");
+        assert_eq!(decoded[1]["parent_id"], 201);
+        assert!(matches!(&items[2], Queued::Encoded(e) if e.spans == 1));
+        // Taking them out returns every counter to zero.
+        assert_eq!(s.state.load(Ordering::SeqCst), 0);
+        assert_eq!(s.encoded_bytes.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn encoded_chunks_over_their_cap_are_dropped_and_counted() {
+        let finalizer = Arc::new(Finalizer::new(
+            &Config::builder()
+                .service("svc")
+                .build_from(&std::collections::HashMap::<&str, &str>::new()),
+        ));
+        let (front, go, found) = parked_front(32);
+        front
+            .shared
+            .max_encoded_bytes
+            .store(2_000, Ordering::Relaxed);
+        front.shared.set_help(Some(EncodeOptions::new()));
+        for trace in 1..=40 {
+            front.export(chunk(trace, 4, &finalizer));
+        }
+        let stats = front.stats();
+        assert_eq!(stats.traces_received, 40);
+        let queued = 40 - stats.traces_dropped.queue_full;
+        assert!(
+            queued > 0 && stats.traces_dropped.queue_full > 0,
+            "{stats:?}"
+        );
+        assert_eq!(
+            stats.spans_dropped.queue_full,
+            4 * stats.traces_dropped.queue_full
+        );
+        assert!(front.shared.encoded_bytes.load(Ordering::SeqCst) <= 2_000);
+        go.send(()).unwrap();
+        let items = found.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(items.len() as u64, queued);
+        assert!(items.iter().all(|i| matches!(i, Queued::Encoded(_))));
+        assert_eq!(front.shared.encoded_bytes.load(Ordering::SeqCst), 0);
     }
 }

@@ -40,6 +40,7 @@ pub(crate) struct Counters {
     payloads_sent: AtomicU64,
     bytes_sent: AtomicU64,
     retries: AtomicU64,
+    encoded_on_app: AtomicU64,
     traces_dropped: [AtomicU64; 5],
     spans_dropped: [AtomicU64; 5],
 }
@@ -61,6 +62,10 @@ impl Counters {
         self.retries.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn encoded_on_app(&self, spans: u64) {
+        self.encoded_on_app.fetch_add(spans, Ordering::Relaxed);
+    }
+
     pub(crate) fn dropped(&self, reason: DropReason, traces: u64, spans: u64) {
         self.traces_dropped[reason.index()].fetch_add(traces, Ordering::Relaxed);
         self.spans_dropped[reason.index()].fetch_add(spans, Ordering::Relaxed);
@@ -76,6 +81,7 @@ impl Counters {
             payloads_sent: load(&self.payloads_sent),
             bytes_sent: load(&self.bytes_sent),
             retries: load(&self.retries),
+            spans_encoded_on_app_threads: load(&self.encoded_on_app),
             traces_dropped: drop_counts(&self.traces_dropped),
             spans_dropped: drop_counts(&self.spans_dropped),
         }

@@ -7,6 +7,10 @@
 //! about a third of the memory of the spans they hold, so the worker encodes ahead of a slow
 //! agent); past that the worker stops draining, the channel fills and the application's exports
 //! are dropped (`queue_full`), so memory stays bounded when the agent is slow or down.
+//!
+//! Chunks that application threads encoded under overload (see `queue`) are appended to the
+//! current v0.4 payload as they are. The worker allows that only while the agent answers
+//! (`/info` or the last payload) and the payloads are v0.4.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -18,7 +22,7 @@ use crossbeam_channel::Sender;
 
 use super::batch::{Batcher, Payload, reencode};
 use super::info::{AgentInfo, Negotiated};
-use super::queue::{Control, WorkerIo};
+use super::queue::{Control, Queued, WorkerIo};
 use super::stats::{DropReason, DropReporter};
 use super::transport::{Outcome, Transport};
 use crate::encode::ApiVersion;
@@ -27,7 +31,7 @@ use crate::rates::AgentRates;
 
 /// Encoded bytes of sealed payloads waiting behind the one in flight (one payload may always
 /// wait, whatever its size).
-const MAX_READY_BYTES: usize = 32 * 1024 * 1024;
+const MAX_READY_BYTES: usize = 16 * 1024 * 1024;
 /// Chunks drained between two looks at the network and the control channel.
 const DRAIN_BUDGET: usize = 1024;
 /// When nothing is in flight, a payload this big is sent without waiting for the interval.
@@ -81,10 +85,11 @@ pub(crate) fn run(io: WorkerIo, transport: Transport, rates: Arc<AgentRates>, se
 fn drop_everything(mut io: WorkerIo) {
     loop {
         let msg = io.control.blocking_recv();
-        for chunk in io.chunks.try_iter() {
-            let spans = chunk.spans.len() as u64;
-            io.shared.taken(spans);
-            io.shared.counters.dropped(DropReason::SendFailed, 1, spans);
+        for item in io.chunks.try_iter() {
+            io.shared.taken(io.shared.took(&item));
+            io.shared
+                .counters
+                .dropped(DropReason::SendFailed, 1, item.spans());
         }
         match msg {
             Some(Control::Flush { reply }) => {
@@ -92,10 +97,11 @@ fn drop_everything(mut io: WorkerIo) {
             }
             Some(Control::Shutdown { reply, deadline }) => {
                 io.wait_for_exports(deadline);
-                for chunk in io.chunks.try_iter() {
-                    let spans = chunk.spans.len() as u64;
-                    io.shared.taken(spans);
-                    io.shared.counters.dropped(DropReason::Shutdown, 1, spans);
+                for item in io.chunks.try_iter() {
+                    io.shared.taken(io.shared.took(&item));
+                    io.shared
+                        .counters
+                        .dropped(DropReason::Shutdown, 1, item.spans());
                 }
                 let _ = reply.try_send(false);
                 return;
@@ -119,6 +125,10 @@ struct Worker {
     v05_refused: bool,
     v05_confirmed: bool,
     agent_state: Option<String>,
+    /// The agent answered the last request (`/info` or a payload): only then may application
+    /// threads encode under overload. While the agent fails, encoding ahead would only build a
+    /// backlog that cannot be sent; the span cap drops early and cheaply instead.
+    agent_ok: bool,
     batcher: Batcher,
     ready: VecDeque<Payload>,
     /// Encoded bytes in `ready`.
@@ -154,6 +164,7 @@ impl Worker {
             v05_refused: false,
             v05_confirmed: false,
             agent_state: None,
+            agent_ok: false,
             ready: VecDeque::new(),
             ready_bytes: 0,
             in_flight: None,
@@ -235,15 +246,21 @@ impl Worker {
                 budget_hit = true;
                 break;
             }
-            let Ok(chunk) = self.io.chunks.try_recv() else {
+            let Ok(item) = self.io.chunks.try_recv() else {
                 break;
             };
             n += 1;
             self.taken += 1;
-            spans_taken += chunk.spans.len() as u64;
-            let (spans, root) = chunk.finalize_in_place();
-            let pushed = self.batcher.push(spans, root);
+            spans_taken += self.io.shared.took(&item);
+            let pushed = match item {
+                Queued::Chunk(chunk) => {
+                    let (spans, root) = chunk.finalize_in_place();
+                    self.batcher.push(spans, root)
+                }
+                Queued::Encoded(e) => self.batcher.push_encoded(&e.bytes, e.spans),
+            };
             self.queue(pushed.sealed);
+            self.queue(pushed.alone);
             if let Some(spans) = pushed.too_large {
                 self.drop_resolved(DropReason::TooLarge, 1, spans);
                 warn_once(
@@ -315,6 +332,7 @@ impl Worker {
         };
         match outcome {
             Outcome::Delivered { rates, agent_state } => {
+                self.set_agent_ok(true);
                 self.io
                     .shared
                     .counters
@@ -352,6 +370,7 @@ impl Worker {
             }
             Outcome::Fallback { status } => self.fall_back(sent, status),
             Outcome::Failed { reason } => {
+                self.set_agent_ok(false);
                 self.drop_resolved(DropReason::SendFailed, sent.traces, sent.spans);
                 debug!("dropped {} trace(s): {reason}", sent.traces);
                 warn_once(
@@ -408,8 +427,23 @@ impl Worker {
         )
     }
 
+    fn set_agent_ok(&mut self, ok: bool) {
+        if self.agent_ok != ok {
+            self.agent_ok = ok;
+            self.update_help(self.batcher.negotiated());
+        }
+    }
+
+    /// Under overload, application threads may encode v0.4 chunks themselves (see `queue`):
+    /// allowed while the agent answers and the payloads are v0.4.
+    fn update_help(&self, negotiated: Negotiated) {
+        let help = self.agent_ok && negotiated.version == ApiVersion::V04;
+        self.io.shared.set_help(help.then_some(negotiated.options));
+    }
+
     fn renegotiate(&mut self) {
         let negotiated = self.negotiated();
+        self.update_help(negotiated);
         let keep = negotiated.version == ApiVersion::V05 && !self.v05_confirmed;
         self.ready
             .extend(self.batcher.reconfigure(negotiated, keep));
@@ -422,8 +456,10 @@ impl Worker {
                 debug!("agent /info: {info:?}");
                 self.info = Some(info);
                 self.info_failed = false;
+                self.agent_ok = true;
             }
             Err(e) => {
+                self.agent_ok = false;
                 debug!("agent /info unavailable ({e}); using v0.4 defaults until it answers");
                 self.info_failed = true;
             }
@@ -477,14 +513,13 @@ impl Worker {
         let (traces, spans) = self.batcher.discard();
         self.drop_resolved(DropReason::Shutdown, traces, spans);
         let mut left_spans = 0;
-        for chunk in self.io.chunks.try_iter() {
-            let spans = chunk.spans.len() as u64;
-            left_spans += spans;
+        for item in self.io.chunks.try_iter() {
+            left_spans += self.io.shared.took(&item);
             self.taken += 1;
             self.io
                 .shared
                 .counters
-                .dropped(DropReason::Shutdown, 1, spans);
+                .dropped(DropReason::Shutdown, 1, item.spans());
             self.resolved += 1;
         }
         self.io.shared.taken(left_spans);
