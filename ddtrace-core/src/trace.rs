@@ -184,9 +184,14 @@ impl TraceState {
                 }
             }
             if buf.finished.capacity() == 0 {
-                // Room for the spans open now (this one included) and no more: a one-span trace
-                // costs one small allocation, not the default four slots (which would also miss
-                // the allocator's per-thread cache).
+                // A buffer the exporter is done with, if it has one (see
+                // `Exporter::reuse_buffer`); with room for the spans open now (this one
+                // included): a one-span trace costs one small allocation, not the default four
+                // slots (which would also miss the allocator's per-thread cache).
+                if let Some(recycled) = self.tracer.exporter.reuse_buffer() {
+                    buf.finished = recycled;
+                    buf.finished.clear();
+                }
                 let open = self.open.load(Ordering::Relaxed).max(1);
                 buf.finished.reserve_exact(open);
             }

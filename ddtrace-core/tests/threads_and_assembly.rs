@@ -195,3 +195,45 @@ fn never_finished_spans_are_bounded_and_counted() {
     assert_eq!(spans[0].name, "done");
     assert_eq!(tracer.unfinished_spans(), 1);
 }
+
+/// An exporter that hands back span buffers (as the agent writer does) gets them filled: the
+/// chunk arrives in the very allocation it offered, so no buffer is freed across threads.
+#[test]
+fn buffers_an_exporter_hands_back_are_filled_with_the_next_chunks() {
+    use std::sync::Mutex;
+
+    use ddtrace_core::{Exporter, SpanData, TraceChunk, Tracer};
+
+    #[derive(Default)]
+    struct Shared {
+        offered: Mutex<Vec<Vec<SpanData>>>,
+        received: Mutex<Vec<TraceChunk>>,
+    }
+    struct Recycling(Arc<Shared>);
+    impl Exporter for Recycling {
+        fn export(&self, chunk: TraceChunk) {
+            self.0.received.lock().unwrap().push(chunk);
+        }
+        fn reuse_buffer(&self) -> Option<Vec<SpanData>> {
+            self.0.offered.lock().unwrap().pop()
+        }
+    }
+
+    let exporter = Arc::new(Shared::default());
+    let buffers: Vec<Vec<SpanData>> = (0..2).map(|_| Vec::with_capacity(2)).collect();
+    let addresses: Vec<*const SpanData> = buffers.iter().map(|b| b.as_ptr()).collect();
+    *exporter.offered.lock().unwrap() = buffers;
+    let tracer = Tracer::with_exporter(Config::builder().build(), Recycling(Arc::clone(&exporter)));
+    for name in ["first", "second", "third"] {
+        let _root = tracer.trace(name);
+        let _child = tracer.trace("child");
+    }
+    let received = exporter.received.lock().unwrap();
+    assert_eq!(received.len(), 3);
+    let names: Vec<&str> = received.iter().map(|c| &*c.spans[1].name).collect();
+    assert_eq!(names, ["first", "second", "third"]);
+    // Offered last-in first-out; the third trace had none left and allocated its own.
+    assert_eq!(received[0].spans.as_ptr(), addresses[1]);
+    assert_eq!(received[1].spans.as_ptr(), addresses[0]);
+    assert!(!addresses.contains(&received[2].spans.as_ptr()));
+}

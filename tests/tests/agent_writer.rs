@@ -160,14 +160,14 @@ fn exact_spans_over_v05() {
     assert_all_sent(&tracer, 1, 2);
 }
 
-/// Overload mode: with a 16-span buffer (high-water mark 1), every chunk of two or more spans
-/// is finalized and encoded by the thread that finishes it, once `/info` has answered. The agent
+/// Overload mode: with a 4-span buffer (overload mark 1), every chunk of two or more spans is
+/// finalized and encoded by the thread that finishes it, once `/info` has answered. The agent
 /// must receive exactly what the writer itself would have sent.
 #[test]
 fn chunks_encoded_on_the_application_thread_arrive_exactly() {
     let agent = start_agent(TestAgent::builder());
     let session = agent.session().unwrap();
-    let tracer = build(config(&agent.url(), &session).max_buffered_spans(16));
+    let tracer = build(config(&agent.url(), &session).max_buffered_spans(4));
     // One span stays under the mark: the writer encodes it (and /info has answered after it).
     drop(tracer.trace("warm.up"));
     assert!(tracer.flush(WAIT));

@@ -30,6 +30,8 @@ pub(crate) struct Pushed {
     pub(crate) too_large: Option<u64>,
     /// A pre-encoded v0.4 chunk that could not join the current (v0.5) payload, sealed alone.
     pub(crate) alone: Option<Payload>,
+    /// The chunk's buffer once encoded (unless kept for re-encoding), for reuse.
+    pub(crate) spent: Option<Vec<SpanData>>,
 }
 
 /// The payload being filled.
@@ -98,9 +100,14 @@ impl Batcher {
                         chunk[..=root].rotate_right(1);
                     }
                     self.kept.push(chunk);
+                } else {
+                    out.spent = Some(chunk);
                 }
             }
-            Err(_) => out.too_large = Some(chunk.len() as u64),
+            Err(_) => {
+                out.too_large = Some(chunk.len() as u64);
+                out.spent = Some(chunk);
+            }
         }
         out
     }

@@ -104,6 +104,10 @@ impl Exporter for AgentWriter {
         self.front.export(chunk);
     }
 
+    fn reuse_buffer(&self) -> Option<Vec<crate::SpanData>> {
+        self.front.reuse_buffer()
+    }
+
     fn flush(&self, timeout: Duration) -> bool {
         self.front.flush(timeout)
     }

@@ -30,20 +30,29 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use super::stats::{Counters, DropReason};
 use crate::encode::EncodeOptions;
 use crate::exporter::{ExporterStats, TraceChunk};
+use crate::span_data::SpanData;
 
 /// The low bits of [`Shared::state`] count buffered spans; each export in progress adds this.
 const EXPORTING_ONE: u64 = 1 << 40;
 const SPANS_MASK: u64 = EXPORTING_ONE - 1;
 /// How long [`Front::shutdown`] waits past its deadline for the worker's answer.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(250);
-/// The high-water mark is this fraction of the span cap: crossing it wakes the worker, and
-/// above it exporting threads encode their chunks themselves (when the writer allows it).
-/// Spans cost about three times the memory of their encoding, so few wait as spans.
+/// The high-water mark is this fraction of the span cap: crossing it wakes the worker.
 const HIGH_WATER_DIVISOR: u64 = 16;
+/// The overload mark is this fraction of the span cap: above it (the worker was woken at the
+/// high-water mark and still fell behind), exporting threads encode their chunks themselves
+/// when the writer allows it, and keep doing so while encoded chunks wait and the spans
+/// buffered are above the high-water mark. Spans cost about three times the memory of their
+/// encoding, so few wait as spans.
+const OVERLOAD_DIVISOR: u64 = 4;
 /// The cap on bytes of chunks encoded by application threads, per span of the span cap: the
 /// memory the capped spans would take (a span with its inline tags is about 540 bytes), so a
 /// writer's memory stays what its span cap says while about three times more spans fit.
 pub(crate) const ENCODED_BYTES_PER_CAPPED_SPAN: u64 = 640;
+/// Span buffers the worker hands back to application threads at most (see
+/// [`Exporter::reuse_buffer`](crate::Exporter::reuse_buffer)), and the largest it hands back.
+const RECYCLED_BUFFERS: usize = 256;
+const MAX_RECYCLED_CAPACITY: usize = 16;
 /// Encoded bytes past which the worker is woken.
 const ENCODED_WAKE_BYTES: u64 = 1024 * 1024;
 
@@ -111,6 +120,7 @@ pub(crate) struct Shared {
     wake: Notify,
     max_spans: u64,
     span_high_water: u64,
+    span_overload: u64,
     /// Bytes of [`Queued::Encoded`] chunks in the channel.
     encoded_bytes: AtomicU64,
     /// The cap on `encoded_bytes` (the span cap times [`ENCODED_BYTES_PER_CAPPED_SPAN`]).
@@ -179,11 +189,23 @@ impl Shared {
 #[derive(Debug)]
 pub(crate) struct WorkerIo {
     pub(crate) chunks: Receiver<Queued>,
+    /// Empty span buffers going back to the application threads.
+    recycled: Sender<Vec<SpanData>>,
     pub(crate) control: UnboundedReceiver<Control>,
     pub(crate) shared: Arc<Shared>,
 }
 
 impl WorkerIo {
+    /// Hands a chunk's buffer back to the application threads (emptied here), so that its
+    /// memory is reused where it was allocated instead of freed across threads. Buffers that
+    /// are big, or beyond what is already waiting, are freed.
+    pub(crate) fn recycle(&self, mut spans: Vec<SpanData>) {
+        if spans.capacity() <= MAX_RECYCLED_CAPACITY {
+            spans.clear();
+            let _ = self.recycled.try_send(spans);
+        }
+    }
+
     /// Waits (bounded by `deadline`) until no export is between its closed check and its
     /// `try_send`, so that after [`Front::shutdown`] closed the writer, everything that will
     /// ever enter the channel is in it.
@@ -199,6 +221,7 @@ impl WorkerIo {
 pub(crate) struct Front {
     shared: Arc<Shared>,
     chunks: Sender<Queued>,
+    recycled: Receiver<Vec<SpanData>>,
     control: UnboundedSender<Control>,
     thread: Mutex<Option<JoinHandle<()>>>,
     shutdown_timeout: Duration,
@@ -218,6 +241,7 @@ impl Front {
         // chunks are ever queued. The list-based channel allocates its slots as they fill (a
         // bounded one would allocate and touch `max_spans` slots up front).
         let (tx, rx) = crossbeam_channel::unbounded();
+        let (recycle_tx, recycle_rx) = crossbeam_channel::bounded(RECYCLED_BUFFERS);
         let (control_tx, control_rx) = tokio::sync::mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             counters,
@@ -227,6 +251,7 @@ impl Front {
             wake: Notify::new(),
             max_spans,
             span_high_water: (max_spans / HIGH_WATER_DIVISOR).max(1),
+            span_overload: (max_spans / OVERLOAD_DIVISOR).max(1),
             encoded_bytes: AtomicU64::new(0),
             max_encoded_bytes: AtomicU64::new(
                 max_spans.saturating_mul(ENCODED_BYTES_PER_CAPPED_SPAN),
@@ -235,6 +260,7 @@ impl Front {
         });
         let io = WorkerIo {
             chunks: rx,
+            recycled: recycle_tx,
             control: control_rx,
             shared: Arc::clone(&shared),
         };
@@ -244,6 +270,7 @@ impl Front {
         Ok(Front {
             shared,
             chunks: tx,
+            recycled: recycle_rx,
             control: control_tx,
             thread: Mutex::new(Some(handle)),
             shutdown_timeout,
@@ -259,13 +286,16 @@ impl Front {
         let s = &*self.shared;
         s.counters.received(spans);
         let help = s.help.load(Ordering::Relaxed);
-        // Overload: above the high-water mark, and for as long as encoded chunks are still
-        // waiting (so the writer, once behind, is left only copying bytes until it catches up).
-        if help != HELP_OFF
-            && ((s.state.load(Ordering::Relaxed) & SPANS_MASK) + spans > s.span_high_water
-                || s.encoded_bytes.load(Ordering::Relaxed) > 0)
-        {
-            return self.export_encoded(chunk, spans, help);
+        // Overload: above the overload mark, and above the high-water mark while encoded
+        // chunks still wait (so the writer, once behind, is left only copying bytes until it
+        // has nearly caught up).
+        if help != HELP_OFF {
+            let buffered = (s.state.load(Ordering::Relaxed) & SPANS_MASK) + spans;
+            if buffered > s.span_overload
+                || (buffered > s.span_high_water && s.encoded_bytes.load(Ordering::Relaxed) > 0)
+            {
+                return self.export_encoded(chunk, spans, help);
+            }
         }
         let before = s.state.fetch_add(spans + EXPORTING_ONE, Ordering::SeqCst) & SPANS_MASK;
         let refused = if s.closed.load(Ordering::SeqCst) {
@@ -346,6 +376,11 @@ impl Front {
         if let Some(reason) = refused {
             s.counters.dropped(reason, 1, spans);
         }
+    }
+
+    /// An emptied span buffer from the worker, if one is waiting (never blocks).
+    pub(crate) fn reuse_buffer(&self) -> Option<Vec<SpanData>> {
+        self.recycled.try_recv().ok()
     }
 
     /// Waits until everything exported before the call is delivered or dropped, at most
@@ -465,14 +500,14 @@ mod tests {
     }
 
     #[test]
-    fn past_the_high_water_mark_the_exporting_thread_encodes_and_the_books_balance() {
+    fn past_the_overload_mark_the_exporting_thread_encodes_and_the_books_balance() {
         let finalizer = Arc::new(Finalizer::new(
             &Config::builder()
                 .service("svc")
                 .build_from(&std::collections::HashMap::<&str, &str>::new()),
         ));
-        // 32 spans: the high-water mark is 2.
-        let (front, go, found) = parked_front(32);
+        // 8 spans: the high-water mark is 1, the overload mark 2.
+        let (front, go, found) = parked_front(8);
         // Overload encoding is off until the writer allows it: a raw chunk past the mark.
         front.export(chunk(1, 3, &finalizer));
         front.shared.set_help(Some(EncodeOptions::new()));
@@ -521,7 +556,7 @@ mod tests {
                 .service("svc")
                 .build_from(&std::collections::HashMap::<&str, &str>::new()),
         ));
-        let (front, go, found) = parked_front(32);
+        let (front, go, found) = parked_front(8);
         front
             .shared
             .max_encoded_bytes
@@ -545,7 +580,39 @@ mod tests {
         go.send(()).unwrap();
         let items = found.recv_timeout(Duration::from_secs(10)).unwrap();
         assert_eq!(items.len() as u64, queued);
-        assert!(items.iter().all(|i| matches!(i, Queued::Encoded(_))));
+        assert!(
+            items.iter().all(|i| matches!(i, Queued::Encoded(_))),
+            "{items:?}"
+        );
         assert_eq!(front.shared.encoded_bytes.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn the_worker_hands_small_emptied_buffers_back_to_exporting_threads() {
+        let (done_tx, done) = crossbeam_channel::bounded(1);
+        let front = Front::spawn(
+            "test-writer",
+            32,
+            Duration::from_secs(1),
+            Arc::new(Counters::default()),
+            move |mut io| {
+                let mut small = Vec::with_capacity(4);
+                small.push(SpanData::default());
+                io.recycle(small);
+                io.recycle(Vec::with_capacity(MAX_RECYCLED_CAPACITY + 1));
+                let _ = done_tx.send(());
+                while let Some(msg) = io.control.blocking_recv() {
+                    if let Control::Shutdown { reply, .. } = msg {
+                        let _ = reply.try_send(true);
+                        return;
+                    }
+                }
+            },
+        )
+        .unwrap();
+        done.recv_timeout(Duration::from_secs(10)).unwrap();
+        let buffer = front.reuse_buffer().unwrap();
+        assert!(buffer.is_empty() && buffer.capacity() >= 4);
+        assert!(front.reuse_buffer().is_none(), "the big one was freed");
     }
 }

@@ -261,6 +261,9 @@ impl Worker {
             };
             self.queue(pushed.sealed);
             self.queue(pushed.alone);
+            if let Some(buffer) = pushed.spent {
+                self.io.recycle(buffer);
+            }
             if let Some(spans) = pushed.too_large {
                 self.drop_resolved(DropReason::TooLarge, 1, spans);
                 warn_once(
