@@ -5,7 +5,7 @@
 //!
 //! The exporter is a bounded crossbeam channel drained by a background thread, the shape of the
 //! agent writer's hand-over, so the cost of handing a trace over is the real one; like the agent
-//! writer, the consumer hands the emptied span buffers back (`Exporter::reuse_buffer`) rather
+//! writer, the consumer hands the span buffers back (`Exporter::reuse_buffer`) rather
 //! than freeing them on its thread.
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items
@@ -43,9 +43,8 @@ fn tracer() -> Tracer {
         loop {
             thread::sleep(std::time::Duration::from_millis(1));
             for chunk in rx.try_iter() {
-                let mut spans = chunk.spans;
+                let spans = chunk.spans;
                 if spans.capacity() <= 16 {
-                    spans.clear();
                     let _ = recycle.try_send(spans);
                 }
             }

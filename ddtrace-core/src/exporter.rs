@@ -110,13 +110,14 @@ pub trait Exporter: Send + Sync + 'static {
     /// Takes one finished chunk.
     fn export(&self, chunk: TraceChunk);
 
-    /// An empty span buffer the exporter is done with, for the tracer to fill with the next
-    /// chunk on this (application) thread; `None` (the default) makes the tracer allocate one.
+    /// A span buffer the exporter is done with, for the tracer to fill with the next chunk on
+    /// this (application) thread, after dropping the spans still in it; `None` (the default)
+    /// makes the tracer allocate one.
     ///
     /// An exporter that frees chunks on another thread can hand their buffers back instead:
-    /// with the system allocator, a buffer freed by a thread other than the one that allocated
-    /// it takes that thread's allocator lock, which the application thread then has to wake.
-    /// Must not block (it runs on the span hot path).
+    /// with the system allocator, memory freed in bulk by a thread other than the one that
+    /// allocated it takes that thread's allocator lock, which the application thread then has
+    /// to wake. Must not block (it runs on the span hot path).
     fn reuse_buffer(&self) -> Option<Vec<SpanData>> {
         None
     }
