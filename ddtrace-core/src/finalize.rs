@@ -17,6 +17,8 @@
 //! The chunk root is the local root when it is in the chunk, else the first span whose parent is
 //! not in the chunk; finalization moves it to the front.
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::config::Config;
@@ -69,6 +71,20 @@ pub struct Finalizer {
     base_service: Str,
     process_id: f64,
     global_tags: RwLock<Arc<GlobalTags>>,
+    /// Tells this finalizer's global tags apart in the per-thread cache.
+    id: u64,
+    /// Bumped by every [`set_global_tag`](Self::set_global_tag): a thread's cached copy is
+    /// current while this has not moved.
+    generation: AtomicU64,
+}
+
+/// Source of [`Finalizer::id`]s.
+static NEXT_FINALIZER_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The global tags this thread last read: (finalizer id, generation, tags). Finalizing on
+    /// an application thread (overload) then takes no lock and touches no shared counter.
+    static GLOBAL_TAGS: RefCell<Option<(u64, u64, Arc<GlobalTags>)>> = const { RefCell::new(None) };
 }
 
 /// The global tags as set, and as they land on spans (keys and string values interned).
@@ -111,6 +127,8 @@ impl Finalizer {
             base_service: Str::Borrowed(service),
             process_id: f64::from(std::process::id()),
             global_tags: RwLock::new(Arc::new(GlobalTags::new(config.global_tags.clone()))),
+            id: NEXT_FINALIZER_ID.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -120,14 +138,35 @@ impl Finalizer {
             let mut set = tags.set.clone();
             set.insert(key, value);
             *tags = Arc::new(GlobalTags::new(set));
+            self.generation.fetch_add(1, Ordering::AcqRel);
         }
     }
 
-    fn global_tags(&self) -> Arc<GlobalTags> {
+    fn global_tags_locked(&self) -> Arc<GlobalTags> {
         self.global_tags
             .read()
             .map(|t| Arc::clone(&t))
             .unwrap_or_default()
+    }
+
+    /// Runs `f` on the current global tags, from this thread's copy while it is current.
+    fn with_global_tags<R>(&self, mut f: impl FnMut(&GlobalTags) -> R) -> R {
+        let generation = self.generation.load(Ordering::Acquire);
+        let cached = GLOBAL_TAGS.try_with(|cache| {
+            let mut cache = cache.try_borrow_mut().ok()?;
+            let fresh = matches!(&*cache, Some((id, g, _)) if *id == self.id && *g == generation);
+            if !fresh {
+                // Tagged with the generation read first: a change meanwhile is seen next time.
+                *cache = Some((self.id, generation, self.global_tags_locked()));
+            }
+            let (_, _, tags) = cache.as_ref()?;
+            Some(f(tags))
+        });
+        match cached {
+            Ok(Some(r)) => r,
+            // The thread is being torn down, or this is a nested call: read under the lock.
+            _ => f(&self.global_tags_locked()),
+        }
     }
 }
 
@@ -165,7 +204,30 @@ pub(crate) fn finalize_in_place(spans: &mut [SpanData], info: &ChunkInfo, f: &Fi
         return 0;
     }
     let root_idx = chunk_root_index(spans, info.local_root_id);
-    let global = f.global_tags();
+    f.with_global_tags(|global| tag_spans(spans, global, info, f));
+    let root = &mut spans[root_idx];
+    root.metrics
+        .insert(SAMPLING_PRIORITY_KEY, f64::from(info.priority));
+    if let Some(tags) = &info.propagation_tags {
+        for (k, v) in tags.iter() {
+            root.meta.insert(Str::Owned(k.to_owned()), v.clone());
+        }
+    }
+    if let Some(m) = info.mechanism {
+        root.meta.insert(DECISION_MAKER_KEY, decision_maker(m));
+    }
+    if info.trace_id.high() != 0 {
+        root.meta.insert(
+            TRACE_ID_HIGH_KEY,
+            Str::Owned(format!("{:016x}", info.trace_id.high())),
+        );
+    }
+    root_idx
+}
+
+/// Adds the per-span standard tags (global tags, `env`, `version` or `_dd.base_service`,
+/// `_dd.origin`, and the local root's process and sampling-rate tags).
+fn tag_spans(spans: &mut [SpanData], global: &GlobalTags, info: &ChunkInfo, f: &Finalizer) {
     for span in spans.iter_mut() {
         for (k, v) in &global.stored {
             match v {
@@ -212,24 +274,6 @@ pub(crate) fn finalize_in_place(spans: &mut [SpanData], info: &ChunkInfo, f: &Fi
             }
         }
     }
-    let root = &mut spans[root_idx];
-    root.metrics
-        .insert(SAMPLING_PRIORITY_KEY, f64::from(info.priority));
-    if let Some(tags) = &info.propagation_tags {
-        for (k, v) in tags.iter() {
-            root.meta.insert(Str::Owned(k.to_owned()), v.clone());
-        }
-    }
-    if let Some(m) = info.mechanism {
-        root.meta.insert(DECISION_MAKER_KEY, decision_maker(m));
-    }
-    if info.trace_id.high() != 0 {
-        root.meta.insert(
-            TRACE_ID_HIGH_KEY,
-            Str::Owned(format!("{:016x}", info.trace_id.high())),
-        );
-    }
-    root_idx
 }
 
 /// The local root if present, else the first span whose parent is not in the chunk.
@@ -350,6 +394,22 @@ mod tests {
         assert_eq!(ids, [1, 2, 3], "root first, the others in order");
         in_place.rotate_right(1);
         assert_eq!(in_place, moved);
+    }
+
+    #[test]
+    fn a_global_tag_set_later_reaches_a_thread_that_cached_the_old_ones() {
+        let a = finalizer();
+        let b = finalizer();
+        let out = finalize_chunk(vec![span(1, 0, "svc")], &info(1), &a);
+        assert_eq!(out[0].meta.get("team").map(|s| &**s), Some("k"));
+        a.set_global_tag("team".into(), TagValue::from("new"));
+        b.set_global_tag("region".into(), TagValue::from("eu"));
+        let out = finalize_chunk(vec![span(1, 0, "svc")], &info(1), &a);
+        assert_eq!(out[0].meta.get("team").map(|s| &**s), Some("new"));
+        assert_eq!(out[0].meta.get("region"), None, "another finalizer's tags");
+        let out = finalize_chunk(vec![span(1, 0, "svc")], &info(1), &b);
+        assert_eq!(out[0].meta.get("team").map(|s| &**s), Some("k"));
+        assert_eq!(out[0].meta.get("region").map(|s| &**s), Some("eu"));
     }
 
     #[test]
