@@ -36,7 +36,7 @@ impl Exporter for ChannelExporter {
 
 fn tracer() -> Tracer {
     let (tx, rx) = bounded::<TraceChunk>(4096);
-    let (recycle, recycled) = bounded::<Vec<SpanData>>(256);
+    let (recycle, recycled) = bounded::<Vec<SpanData>>(2048);
     // Like the agent writer: the consumer drains on a timer instead of parking on the channel,
     // so a send never has to wake it with a system call, and hands small buffers back.
     thread::spawn(move || {

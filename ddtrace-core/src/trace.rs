@@ -7,6 +7,7 @@
 //! finished spans of a big open trace early, so a long-running root, or a span that is never
 //! finished, cannot hold memory without bound.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -16,6 +17,14 @@ use crate::log::debug;
 use crate::span_data::{SpanData, Str, TagMap, TraceId};
 use crate::tag::Stored;
 use crate::tracer::TracerInner;
+
+/// The largest chunk length a thread remembers as the size to reserve for the next trace.
+const MAX_CHUNK_LEN_HINT: usize = 64;
+
+thread_local! {
+    /// The length of the last chunk this thread exported (see `span_finished`).
+    static LAST_CHUNK_LEN: Cell<usize> = const { Cell::new(0) };
+}
 
 /// No decision maker recorded (the priority came from upstream).
 const NO_MECHANISM: u8 = u8::MAX;
@@ -188,12 +197,20 @@ impl TraceState {
                 // `Exporter::reuse_buffer`); with room for the spans open now (this one
                 // included): a one-span trace costs one small allocation, not the default four
                 // slots (which would also miss the allocator's per-thread cache).
-                if let Some(recycled) = self.tracer.exporter.reuse_buffer() {
+                // As many as the last chunk this thread exported, if more: traces of one
+                // shape then get their buffer once, not by doubling.
+                let open = self.open.load(Ordering::Relaxed).max(1);
+                let hint = LAST_CHUNK_LEN.try_with(Cell::get).unwrap_or(0);
+                let want = open.max(hint);
+                // A recycled buffer too small would be reallocated (its old bytes copied):
+                // a new one costs less.
+                if let Some(recycled) = self.tracer.exporter.reuse_buffer()
+                    && recycled.capacity() >= want
+                {
                     buf.finished = recycled;
                     buf.finished.clear();
                 }
-                let open = self.open.load(Ordering::Relaxed).max(1);
-                buf.finished.reserve_exact(open);
+                buf.finished.reserve_exact(want);
             }
             buf.finished.push(data);
             let remaining = self.open.fetch_sub(1, Ordering::AcqRel).saturating_sub(1);
@@ -225,6 +242,7 @@ impl TraceState {
     }
 
     fn export(&self, mut spans: Vec<SpanData>, rates: SamplingRates, partial: bool) {
+        let _ = LAST_CHUNK_LEN.try_with(|n| n.set(spans.len().min(MAX_CHUNK_LEN_HINT)));
         // The buffer grew by doubling; give back the unused tail (an in-place shrink for the
         // allocator) so a buffered chunk costs what it holds.
         if spans.capacity() - spans.len() > spans.len() / 4 {

@@ -541,7 +541,7 @@ fn agent_state_change_rereads_info() {
 
 /// A stalled agent never blocks the application: exports return while the server holds the
 /// request; what does not fit is dropped and counted; once released, everything buffered is
-/// delivered and the books balance exactly.
+/// delivered (in exactly as many traces as were not dropped) and the books balance exactly.
 #[test]
 fn a_stalled_agent_never_blocks_export() {
     let agent = FakeAgent::start(INFO_V04, vec![Reply::Hold]);
@@ -560,7 +560,13 @@ fn a_stalled_agent_never_blocks_export() {
     assert_eq!(agent.trace_requests().len(), 1);
     let s = tracer.stats();
     assert_eq!(s.traces_received, 20_001);
-    assert!(s.traces_dropped.queue_full > 0, "{s:?}");
+    // How many were dropped depends on how fast the writer moved them into its own bounded
+    // queue of encoded payloads (16 MB) meanwhile; none was lost unaccounted.
+    assert_eq!(
+        s.traces_dropped.total(),
+        s.traces_dropped.queue_full,
+        "{s:?}"
+    );
     agent.release();
     assert!(tracer.shutdown(Duration::from_secs(20)));
     let s = tracer.stats();

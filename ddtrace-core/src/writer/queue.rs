@@ -51,7 +51,7 @@ const OVERLOAD_DIVISOR: u64 = 4;
 pub(crate) const ENCODED_BYTES_PER_CAPPED_SPAN: u64 = 640;
 /// Span buffers the worker hands back to application threads at most (see
 /// [`Exporter::reuse_buffer`](crate::Exporter::reuse_buffer)), and the largest it hands back.
-const RECYCLED_BUFFERS: usize = 256;
+const RECYCLED_BUFFERS: usize = 2048;
 const MAX_RECYCLED_CAPACITY: usize = 16;
 /// Encoded bytes past which the worker is woken.
 const ENCODED_WAKE_BYTES: u64 = 1024 * 1024;
