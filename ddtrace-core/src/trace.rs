@@ -193,17 +193,15 @@ impl TraceState {
                 }
             }
             if buf.finished.capacity() == 0 {
-                // A buffer the exporter is done with, if it has one (see
-                // `Exporter::reuse_buffer`); with room for the spans open now (this one
-                // included): a one-span trace costs one small allocation, not the default four
-                // slots (which would also miss the allocator's per-thread cache).
-                // As many as the last chunk this thread exported, if more: traces of one
-                // shape then get their buffer once, not by doubling.
+                // Room for the spans open now (this one included), or for as many as the last
+                // chunk this thread exported if more: traces of one shape then get their
+                // buffer once, not by doubling, and a one-span trace one small allocation.
                 let open = self.open.load(Ordering::Relaxed).max(1);
                 let hint = LAST_CHUNK_LEN.try_with(Cell::get).unwrap_or(0);
                 let want = open.max(hint);
-                // A recycled buffer too small would be reallocated (its old bytes copied):
-                // a new one costs less.
+                // A buffer the exporter is done with serves if it is big enough (see
+                // `Exporter::reuse_buffer`); a smaller one would be reallocated, its old bytes
+                // copied: a new one costs less.
                 if let Some(recycled) = self.tracer.exporter.reuse_buffer()
                     && recycled.capacity() >= want
                 {

@@ -9,8 +9,9 @@
 //! high-water mark, so bursts are drained promptly without a system call per trace.
 //!
 //! **Overload.** One writer thread cannot always keep up with several application threads that
-//! do nothing but make spans (two of them outrun it on two cores). Past the high-water mark, an
-//! agent writer that sends v0.4 has the exporting thread finalize and encode its chunk itself
+//! do nothing but make spans (two of them outrun it on two cores). Past the overload mark (a
+//! quarter of the span cap), an agent writer that sends v0.4 has the exporting thread finalize
+//! and encode its chunk itself
 //! ([`Queued::Encoded`]): the application pays that CPU instead of losing the trace, the chunk
 //! waits as compact bytes (about a third of the memory of its spans) and the writer only copies
 //! it into a payload. Encoded bytes have their own cap, the memory the span cap stands for
@@ -53,7 +54,7 @@ pub(crate) const ENCODED_BYTES_PER_CAPPED_SPAN: u64 = 640;
 /// [`Exporter::reuse_buffer`](crate::Exporter::reuse_buffer)), and the largest it hands back.
 const RECYCLED_BUFFERS: usize = 2048;
 const MAX_RECYCLED_CAPACITY: usize = 16;
-/// Encoded bytes past which the worker is woken.
+/// Encoded bytes past which the worker is woken (or a quarter of their cap, if less).
 const ENCODED_WAKE_BYTES: u64 = 1024 * 1024;
 
 /// [`Shared::help`]: application threads never encode (the JSON writer, v0.5, before `/info`).
@@ -189,7 +190,7 @@ impl Shared {
 #[derive(Debug)]
 pub(crate) struct WorkerIo {
     pub(crate) chunks: Receiver<Queued>,
-    /// Empty span buffers going back to the application threads.
+    /// Span buffers going back to the application threads (see [`WorkerIo::recycle`]).
     recycled: Sender<Vec<SpanData>>,
     pub(crate) control: UnboundedReceiver<Control>,
     pub(crate) shared: Arc<Shared>,
@@ -341,7 +342,6 @@ impl Front {
         } else {
             let options =
                 EncodeOptions::new().with_native_span_events(help == HELP_V04_NATIVE_EVENTS);
-            s.counters.encoded_on_app(spans);
             let (spans_data, root) = chunk.finalize_in_place();
             let bytes = crate::encode::encode_v04_chunk(options, &spans_data, root);
             // The spans are freed here, by the thread that allocated them.
@@ -358,7 +358,9 @@ impl Front {
                     .try_send(Queued::Encoded(EncodedChunk { bytes, spans }))
                 {
                     Ok(()) => {
-                        if before < ENCODED_WAKE_BYTES && before + len >= ENCODED_WAKE_BYTES {
+                        s.counters.encoded_on_app(spans);
+                        let wake_at = ENCODED_WAKE_BYTES.min(cap / 4);
+                        if before < wake_at && before + len >= wake_at {
                             s.request_wake();
                         }
                         None
@@ -579,6 +581,8 @@ mod tests {
             4 * stats.traces_dropped.queue_full
         );
         assert!(front.shared.encoded_bytes.load(Ordering::SeqCst) <= 2_000);
+        // Only what was queued counts as encoded on the application thread.
+        assert_eq!(stats.spans_encoded_on_app_threads, 4 * queued);
         go.send(()).unwrap();
         let items = found.recv_timeout(Duration::from_secs(10)).unwrap();
         assert_eq!(items.len() as u64, queued);
