@@ -220,7 +220,18 @@ fn buffers_an_exporter_hands_back_are_filled_with_the_next_chunks() {
     }
 
     let exporter = Arc::new(Shared::default());
-    let buffers: Vec<Vec<SpanData>> = (0..2).map(|_| Vec::with_capacity(2)).collect();
+    // Handed back with their old spans still in them (the agent writer does that, so the
+    // application thread frees them): none may reach a new chunk.
+    let buffers: Vec<Vec<SpanData>> = (0..2)
+        .map(|_| {
+            let mut b = Vec::with_capacity(2);
+            b.push(SpanData {
+                name: "stale".into(),
+                ..SpanData::default()
+            });
+            b
+        })
+        .collect();
     let addresses: Vec<*const SpanData> = buffers.iter().map(|b| b.as_ptr()).collect();
     *exporter.offered.lock().unwrap() = buffers;
     let tracer = Tracer::with_exporter(Config::builder().build(), Recycling(Arc::clone(&exporter)));
@@ -230,8 +241,14 @@ fn buffers_an_exporter_hands_back_are_filled_with_the_next_chunks() {
     }
     let received = exporter.received.lock().unwrap();
     assert_eq!(received.len(), 3);
-    let names: Vec<&str> = received.iter().map(|c| &*c.spans[1].name).collect();
-    assert_eq!(names, ["first", "second", "third"]);
+    let names: Vec<Vec<&str>> = received
+        .iter()
+        .map(|c| c.spans.iter().map(|s| &*s.name).collect())
+        .collect();
+    assert_eq!(
+        names,
+        [["child", "first"], ["child", "second"], ["child", "third"]]
+    );
     // Offered last-in first-out; the third trace had none left and allocated its own.
     assert_eq!(received[0].spans.as_ptr(), addresses[1]);
     assert_eq!(received[1].spans.as_ptr(), addresses[0]);
