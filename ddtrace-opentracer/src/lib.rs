@@ -105,7 +105,7 @@ pub use tracer::{REF_TYPE_ATTRIBUTE, Tracer};
 /// Installs `tracer` as the process-wide tracer of both worlds: OpenTracing's
 /// [global tracer](opentracing_api::global_tracer) and ddtrace-core's
 /// [process-wide tracer](ddtrace_core::tracer) (so `#[trace]` and
-/// [`ddtrace_core::trace`] use it too). Returns the OpenTracing tracer it replaced, if any.
+/// [`ddtrace_core::trace`](fn@ddtrace_core::trace) use it too). Returns the OpenTracing tracer it replaced, if any.
 ///
 /// # Examples
 ///

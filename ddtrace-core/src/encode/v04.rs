@@ -282,7 +282,7 @@ fn write_links(w: &mut Vec<u8>, links: &[SpanLink]) {
 }
 
 /// A v0.4 request body under construction: the chunks are encoded into `body` as they come,
-/// behind [`HEADER_ROOM`] bytes kept free for the outer array header, which
+/// behind five bytes kept free for the outer array header, which
 /// [`take_bytes`](Self::take_bytes) writes in place (the body is never copied).
 #[derive(Debug, Clone, Default)]
 pub struct V04Payload {
