@@ -18,14 +18,14 @@
 //! not in the chunk; finalization moves it to the front.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::OnceLock;
 
 use crate::config::Config;
 use crate::exporter::ChunkInfo;
 use crate::intern::intern;
 use crate::span_data::{SpanData, Str, TagMap};
 use crate::tag::{Stored, TagValue};
+use crate::versioned::{Cache, Versioned};
 
 /// Metric key of the sampling priority.
 pub const SAMPLING_PRIORITY_KEY: &str = "_sampling_priority_v1";
@@ -70,21 +70,13 @@ pub struct Finalizer {
     version: Option<Str>,
     base_service: Str,
     process_id: f64,
-    global_tags: RwLock<Arc<GlobalTags>>,
-    /// Tells this finalizer's global tags apart in the per-thread cache.
-    id: u64,
-    /// Bumped by every [`set_global_tag`](Self::set_global_tag): a thread's cached copy is
-    /// current while this has not moved.
-    generation: AtomicU64,
+    global_tags: Versioned<GlobalTags>,
 }
 
-/// Source of [`Finalizer::id`]s.
-static NEXT_FINALIZER_ID: AtomicU64 = AtomicU64::new(1);
-
 thread_local! {
-    /// The global tags this thread last read: (finalizer id, generation, tags). Finalizing on
-    /// an application thread (overload) then takes no lock and touches no shared counter.
-    static GLOBAL_TAGS: RefCell<Option<(u64, u64, Arc<GlobalTags>)>> = const { RefCell::new(None) };
+    /// The global tags this thread last read: finalizing on an application thread (overload)
+    /// then takes no lock and touches no shared counter.
+    static GLOBAL_TAGS: Cache<GlobalTags> = const { RefCell::new(None) };
 }
 
 /// The global tags as set, and as they land on spans (keys and string values interned).
@@ -126,47 +118,17 @@ impl Finalizer {
             version: config.version.as_deref().map(|v| Str::Borrowed(intern(v))),
             base_service: Str::Borrowed(service),
             process_id: f64::from(std::process::id()),
-            global_tags: RwLock::new(Arc::new(GlobalTags::new(config.global_tags.clone()))),
-            id: NEXT_FINALIZER_ID.fetch_add(1, Ordering::Relaxed),
-            generation: AtomicU64::new(0),
+            global_tags: Versioned::new(GlobalTags::new(config.global_tags.clone())),
         }
     }
 
     /// Adds or replaces a global tag (applied to every span exported from now on).
     pub(crate) fn set_global_tag(&self, key: Str, value: TagValue) {
-        if let Ok(mut tags) = self.global_tags.write() {
+        self.global_tags.update(|tags| {
             let mut set = tags.set.clone();
             set.insert(key, value);
-            *tags = Arc::new(GlobalTags::new(set));
-            self.generation.fetch_add(1, Ordering::AcqRel);
-        }
-    }
-
-    fn global_tags_locked(&self) -> Arc<GlobalTags> {
-        self.global_tags
-            .read()
-            .map(|t| Arc::clone(&t))
-            .unwrap_or_default()
-    }
-
-    /// Runs `f` on the current global tags, from this thread's copy while it is current.
-    fn with_global_tags<R>(&self, mut f: impl FnMut(&GlobalTags) -> R) -> R {
-        let generation = self.generation.load(Ordering::Acquire);
-        let cached = GLOBAL_TAGS.try_with(|cache| {
-            let mut cache = cache.try_borrow_mut().ok()?;
-            let fresh = matches!(&*cache, Some((id, g, _)) if *id == self.id && *g == generation);
-            if !fresh {
-                // Tagged with the generation read first: a change meanwhile is seen next time.
-                *cache = Some((self.id, generation, self.global_tags_locked()));
-            }
-            let (_, _, tags) = cache.as_ref()?;
-            Some(f(tags))
+            (GlobalTags::new(set), ())
         });
-        match cached {
-            Ok(Some(r)) => r,
-            // The thread is being torn down, or this is a nested call: read under the lock.
-            _ => f(&self.global_tags_locked()),
-        }
     }
 }
 
@@ -204,7 +166,8 @@ pub(crate) fn finalize_in_place(spans: &mut [SpanData], info: &ChunkInfo, f: &Fi
         return 0;
     }
     let root_idx = chunk_root_index(spans, info.local_root_id);
-    f.with_global_tags(|global| tag_spans(spans, global, info, f));
+    f.global_tags
+        .with(&GLOBAL_TAGS, |global| tag_spans(spans, global, info, f));
     let root = &mut spans[root_idx];
     root.metrics
         .insert(SAMPLING_PRIORITY_KEY, f64::from(info.priority));

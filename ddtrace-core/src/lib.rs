@@ -72,6 +72,7 @@ mod span_data;
 mod tag;
 mod trace;
 mod tracer;
+mod versioned;
 mod writer;
 
 pub use config::{

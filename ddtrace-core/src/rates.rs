@@ -3,8 +3,8 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+
+use crate::versioned::{Cache, Versioned};
 
 /// Key of the agent's default rate.
 pub const DEFAULT_RATE_KEY: &str = "service:,env:";
@@ -17,27 +17,20 @@ pub const DEFAULT_RATE_KEY: &str = "service:,env:";
 /// one atomic load tells whether the table changed since the thread last looked.
 #[derive(Debug)]
 pub struct AgentRates {
-    table: RwLock<Arc<Table>>,
-    /// Bumped on every update; `(id, generation)` names a table version.
-    generation: AtomicU64,
-    /// Distinguishes instances in the per-thread cache.
-    id: u64,
+    table: Versioned<Table>,
 }
 
 impl Default for AgentRates {
     fn default() -> Self {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         AgentRates {
-            table: RwLock::default(),
-            generation: AtomicU64::new(0),
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            table: Versioned::new(Table::default()),
         }
     }
 }
 
 thread_local! {
-    /// This thread's copy of the last table it read: (instance id, generation, table).
-    static CACHED: RefCell<Option<(u64, u64, Arc<Table>)>> = const { RefCell::new(None) };
+    /// This thread's copy of the last table it read.
+    static CACHED: Cache<Table> = const { RefCell::new(None) };
 }
 
 #[derive(Debug, Default)]
@@ -82,36 +75,12 @@ impl AgentRates {
             }
         }
         table.raw = raw;
-        if let Ok(mut t) = self.table.write() {
-            *t = Arc::new(table);
-            self.generation.fetch_add(1, Ordering::Release);
-        }
-    }
-
-    /// Runs `f` on the current table: this thread's copy when still current (no lock, no shared
-    /// counter touched), else the table read once under the lock.
-    fn with_current<R>(&self, f: impl FnOnce(&Table) -> R) -> Option<R> {
-        let generation = self.generation.load(Ordering::Acquire);
-        CACHED
-            .try_with(|cached| {
-                let mut cached = cached.try_borrow_mut().ok()?;
-                let fresh = matches!(
-                    cached.as_ref(),
-                    Some((id, g, _)) if *id == self.id && *g == generation
-                );
-                if !fresh {
-                    let table = Arc::clone(&*self.table.read().ok()?);
-                    *cached = Some((self.id, generation, table));
-                }
-                cached.as_ref().map(|(_, _, table)| f(table))
-            })
-            .ok()
-            .flatten()
+        self.table.update(|_| (table, ()));
     }
 
     /// The rate for `service` in `env` (`env` empty when unset), else the agent's default rate.
     pub fn rate_for(&self, service: &str, env: &str) -> Option<f64> {
-        self.with_current(|table| {
+        self.table.with(&CACHED, |table| {
             table
                 .by_service
                 .get(service)
@@ -119,17 +88,18 @@ impl AgentRates {
                 .copied()
                 .or(table.default)
         })
-        .flatten()
     }
 
     /// A copy of the whole table.
     pub fn snapshot(&self) -> HashMap<String, f64> {
-        self.table.read().map(|t| t.raw.clone()).unwrap_or_default()
+        self.table.locked().raw.clone()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     #[test]

@@ -2,8 +2,7 @@
 //! tracer reachable from anywhere, like the reference's `from ddtrace import tracer`.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Config;
@@ -24,6 +23,7 @@ use crate::tag::TagValue;
 use crate::trace::{
     AUTO_KEEP, Decision, MECHANISM_DEFAULT, MECHANISM_MANUAL, SpanStats, TraceSeed, TraceState,
 };
+use crate::versioned::{Cache, Versioned};
 
 /// Shared state of a tracer.
 pub(crate) struct TracerInner {
@@ -627,14 +627,16 @@ fn explicit_start(t: SystemTime, now: Instant) -> (i64, Instant) {
     (unix_ns(t), now.checked_sub(ago).unwrap_or(now))
 }
 
-static GLOBAL: RwLock<Option<Tracer>> = RwLock::new(None);
-/// Bumped by every [`set_global_tracer`] (and the first use): each thread keeps its own copy of
-/// the global tracer, read again only when this moved, so finding the tracer for a new trace
-/// takes no lock.
-static GLOBAL_GENERATION: AtomicU64 = AtomicU64::new(0);
+/// The process-wide tracer, once used or set. Each thread reads it from its own copy (see
+/// [`Versioned`]), so finding the tracer for a new trace takes no lock.
+static GLOBAL: OnceLock<Versioned<Option<Tracer>>> = OnceLock::new();
 
 thread_local! {
-    static GLOBAL_CACHE: RefCell<Option<(u64, Tracer)>> = const { RefCell::new(None) };
+    static GLOBAL_CACHE: Cache<Option<Tracer>> = const { RefCell::new(None) };
+}
+
+fn global_slot() -> &'static Versioned<Option<Tracer>> {
+    GLOBAL.get_or_init(|| Versioned::new(None))
 }
 
 /// The process-wide tracer (the reference's `from ddtrace import tracer`).
@@ -642,53 +644,21 @@ thread_local! {
 /// Until [`set_global_tracer`] is called it is built on first use from the environment
 /// (`DD_SERVICE`, `DD_TRACE_AGENT_URL`, ...), sending to the Datadog Agent.
 pub fn global() -> Tracer {
-    let generation = GLOBAL_GENERATION.load(Ordering::Acquire);
-    if generation > 0
-        && let Ok(Some(t)) = GLOBAL_CACHE.try_with(|c| match &*c.borrow() {
-            Some((g, t)) if *g == generation => Some(t.clone()),
-            _ => None,
-        })
-    {
-        return t;
+    let slot = global_slot();
+    if let Some(tracer) = slot.with(&GLOBAL_CACHE, Option::clone) {
+        return tracer;
     }
-    // Tagged with the generation read before the tracer: if it is replaced meanwhile, the
-    // next call sees a newer generation and reads again.
-    let tracer = global_slow();
-    let _ = GLOBAL_CACHE.try_with(|c| {
-        if let Ok(mut c) = c.try_borrow_mut() {
-            *c = Some((generation, tracer.clone()));
-        }
-    });
-    tracer
-}
-
-/// The global tracer under its lock, built from the environment on first use.
-fn global_slow() -> Tracer {
-    if let Ok(g) = GLOBAL.read()
-        && let Some(t) = g.as_ref()
-    {
-        return t.clone();
-    }
-    let mut g = GLOBAL.write().unwrap_or_else(|p| p.into_inner());
-    match g.as_ref() {
-        Some(t) => t.clone(),
-        None => {
-            let t = Tracer::from_env();
-            *g = Some(t.clone());
-            GLOBAL_GENERATION.fetch_add(1, Ordering::AcqRel);
-            t
-        }
-    }
+    // First use: build it, unless another thread did meanwhile.
+    slot.update(|existing| {
+        let tracer = existing.clone().unwrap_or_else(Tracer::from_env);
+        (Some(tracer.clone()), tracer)
+    })
 }
 
 /// Replaces the process-wide tracer; returns the previous one, if it had been used or set.
 /// Spans already started keep going to the tracer that started their trace.
 pub fn set_global_tracer(tracer: Tracer) -> Option<Tracer> {
-    let mut g = GLOBAL.write().unwrap_or_else(|p| p.into_inner());
-    let previous = g.replace(tracer);
-    // Under the lock, after the swap: a thread that sees the new generation reads the new one.
-    GLOBAL_GENERATION.fetch_add(1, Ordering::AcqRel);
-    previous
+    global_slot().update(|existing| (Some(tracer), existing.clone()))
 }
 
 /// The local root of the trace active on this thread.

@@ -319,18 +319,21 @@ impl V04Payload {
 
     /// Encodes one chunk, `chunk[root]` first and the others in their order.
     pub(super) fn push_chunk_rooted(&mut self, chunk: &[SpanData], root: usize) {
-        if self.body.is_empty() {
-            self.body.resize(HEADER_ROOM, 0);
-        }
+        self.reserve_header_room();
         self.encoder.write_chunk(&mut self.body, chunk, root);
         self.chunks += 1;
     }
 
-    /// Appends a chunk already encoded by [`V04Encoder::encode_chunk`] (one msgpack array).
-    pub(super) fn push_encoded_chunk(&mut self, chunk: &[u8]) {
+    /// Before the first chunk, the room for the outer array header.
+    fn reserve_header_room(&mut self) {
         if self.body.is_empty() {
             self.body.resize(HEADER_ROOM, 0);
         }
+    }
+
+    /// Appends a chunk already encoded by [`V04Encoder::encode_chunk`] (one msgpack array).
+    pub(super) fn push_encoded_chunk(&mut self, chunk: &[u8]) {
+        self.reserve_header_room();
         self.body.extend_from_slice(chunk);
         self.chunks += 1;
     }

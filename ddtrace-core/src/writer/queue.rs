@@ -476,6 +476,16 @@ mod tests {
         }
     }
 
+    /// What a test worker does last: wait for the shutdown request and answer it.
+    fn answer_shutdown(io: &mut WorkerIo) {
+        while let Some(msg) = io.control.blocking_recv() {
+            if let Control::Shutdown { reply, .. } = msg {
+                let _ = reply.try_send(true);
+                return;
+            }
+        }
+    }
+
     /// A writer thread that does nothing until released, then hands back what it found.
     fn parked_front(max_spans: usize) -> (Front, Sender<()>, Receiver<Vec<Queued>>) {
         let (go, wait) = crossbeam_channel::bounded::<()>(1);
@@ -491,12 +501,7 @@ mod tests {
                 let spans: u64 = items.iter().map(|item| io.shared.took(item)).sum();
                 io.shared.taken(spans);
                 let _ = found_tx.send(items);
-                while let Some(msg) = io.control.blocking_recv() {
-                    if let Control::Shutdown { reply, .. } = msg {
-                        let _ = reply.try_send(true);
-                        return;
-                    }
-                }
+                answer_shutdown(&mut io);
             },
         )
         .unwrap();
@@ -607,12 +612,7 @@ mod tests {
                 io.recycle(small);
                 io.recycle(Vec::with_capacity(MAX_RECYCLED_CAPACITY + 1));
                 let _ = done_tx.send(());
-                while let Some(msg) = io.control.blocking_recv() {
-                    if let Control::Shutdown { reply, .. } = msg {
-                        let _ = reply.try_send(true);
-                        return;
-                    }
-                }
+                answer_shutdown(&mut io);
             },
         )
         .unwrap();
