@@ -1,22 +1,32 @@
 //! The active span: a per-thread stack of open spans and attached contexts, and the
 //! [`SpanContext`] that carries a span's identity to other threads and processes.
 //!
-//! The stack owns the data of the spans active on this thread, so setting a tag on the current
-//! span is a thread-local access, with no lock and no allocation. Guards remove their entry by
-//! key, so dropping guards out of order is handled.
+//! Guards remove their entry by key, so dropping guards out of order is handled.
+//!
+//! Spans started active ([`SpanGuard`](crate::SpanGuard)s) are this thread's own: the spans of
+//! one trace on one thread form a *group*. A group holds the trace once, counts its open spans
+//! in a plain integer, and keeps the data of all its spans, open and finished, in one buffer:
+//! a span's data is written there when it starts and never moves again; the buffer itself is the
+//! chunk handed to the trace when the group's last span finishes. The trace counts the whole
+//! group as one open span, so a nested trace on one thread touches the trace's atomics and lock
+//! once per group, not once per span, and setting a tag on the current span is a thread-local
+//! access with no lock. A group that reaches the partial-flush size hands its finished spans over
+//! early.
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
-use crate::span::OpenSpan;
-use crate::span_data::{SpanLink, Str, TagMap, TraceId};
+use crate::span::{OpenSpan, SpanMut, close, close_at};
+use crate::span_data::{SpanData, SpanLink, Str, TagMap, TraceId};
 use crate::trace::TraceState;
 
 /// One entry of the per-thread active stack.
 pub(crate) enum Entry {
-    /// An open span owned by the stack while active; its key is its span id. Boxed so that
-    /// pushing and popping moves a pointer, not the span.
+    /// A span started active; its data is in its group's buffer.
+    Local(LocalSpan),
+    /// An entered [`Span`](crate::Span), handed back to it on exit; keyed by span id.
     Span(Box<OpenSpan>),
     /// A context attached to this thread (a parent for new spans, no data of its own).
     Context(u64, SpanContext),
@@ -25,20 +35,160 @@ pub(crate) enum Entry {
     Shared(u64, SpanContext, SharedCell),
 }
 
+/// A span started active: where its data is, and when it started.
+pub(crate) struct LocalSpan {
+    /// The span id.
+    key: u64,
+    /// Its group (an index into `Stack::groups`).
+    group: u32,
+    /// Its data (an index into the group's `spans`).
+    index: u32,
+    started: Instant,
+}
+
+/// This thread's spans of one trace (see the module doc).
+struct Group {
+    trace: Arc<TraceState>,
+    /// Open spans of the group; the trace counts the group as one while this is non-zero.
+    open: usize,
+    /// The data of the group's spans, open and finished, in start order.
+    spans: Vec<SpanData>,
+    /// Whether the local root is among the finished spans.
+    root: bool,
+}
+
 /// The data of a shared span; `None` once finished.
 pub(crate) type SharedCell = Arc<crate::span::SharedInner>;
 
 impl Entry {
     fn key(&self) -> u64 {
         match self {
+            Entry::Local(l) => l.key,
             Entry::Span(s) => s.data.span_id,
             Entry::Context(k, _) | Entry::Shared(k, ..) => *k,
         }
     }
 }
 
+#[derive(Default)]
+struct Stack {
+    entries: Vec<Entry>,
+    /// Groups by index (`LocalSpan::group`); `None` slots are free.
+    groups: Vec<Option<Group>>,
+}
+
+impl Stack {
+    /// A local span's group (it lives as long as any of its spans).
+    fn group(&self, index: u32) -> Option<&Group> {
+        self.groups.get(index as usize)?.as_ref()
+    }
+
+    /// Makes a span of `trace` (its data and start) active in this thread's group for the
+    /// trace, made if there is none; returns its key. A new group counts as one open span of
+    /// the trace; `counted` says the caller already counted the span (a new trace starts with
+    /// its root counted).
+    fn push_span(
+        &mut self,
+        trace: Arc<TraceState>,
+        counted: bool,
+        data: SpanData,
+        started: Instant,
+    ) -> u64 {
+        let Stack { entries, groups } = self;
+        let found = groups.iter_mut().enumerate().find_map(|(i, slot)| {
+            let group = slot.as_mut()?;
+            Arc::ptr_eq(&group.trace, &trace).then_some((i, group))
+        });
+        let (g, group) = match found {
+            Some((i, group)) => {
+                if counted {
+                    // The group already stands for this span in the trace's count.
+                    trace.span_abandoned();
+                }
+                group.open += 1;
+                (i, group)
+            }
+            None => {
+                if !counted {
+                    trace.span_started();
+                }
+                let group = Group {
+                    spans: trace.span_buffer(1),
+                    trace,
+                    open: 1,
+                    root: false,
+                };
+                let i = match groups.iter().position(Option::is_none) {
+                    Some(i) => i,
+                    None => {
+                        groups.push(None);
+                        groups.len() - 1
+                    }
+                };
+                (i, groups[i].insert(group))
+            }
+        };
+        let key = data.span_id;
+        let index = group.spans.len() as u32;
+        group.spans.push(data);
+        entries.push(Entry::Local(LocalSpan {
+            key,
+            group: g as u32,
+            index,
+            started,
+        }));
+        key
+    }
+
+    /// Takes the finished spans out of group `g` (the open ones stay, their entries renumbered).
+    fn take_finished(&mut self, g: u32) -> Vec<SpanData> {
+        let Stack { entries, groups } = self;
+        let Some(group) = groups.get_mut(g as usize).and_then(Option::as_mut) else {
+            return Vec::new();
+        };
+        let mut open: Vec<&mut LocalSpan> = entries
+            .iter_mut()
+            .filter_map(|e| match e {
+                Entry::Local(l) if l.group == g => Some(l),
+                _ => None,
+            })
+            .collect();
+        open.sort_unstable_by_key(|l| l.index);
+        let mut finished = Vec::with_capacity(group.spans.len() - open.len());
+        let mut kept = Vec::with_capacity(open.len().max(1));
+        let mut next_open = open.iter_mut().peekable();
+        for (i, span) in std::mem::take(&mut group.spans).into_iter().enumerate() {
+            match next_open.peek_mut() {
+                Some(l) if l.index as usize == i => {
+                    l.index = kept.len() as u32;
+                    kept.push(span);
+                    next_open.next();
+                }
+                _ => finished.push(span),
+            }
+        }
+        group.spans = kept;
+        finished
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        // The thread is exiting with spans still active (their guards were leaked): they will
+        // never finish. Their groups hand over what did finish, and leave the rest counted open
+        // so the trace reports them as unfinished.
+        for g in 0..self.groups.len() {
+            let finished = self.take_finished(g as u32);
+            if let Some(group) = self.groups[g].take() {
+                group.trace.add_open(group.open);
+                group.trace.absorb(finished, true, group.root);
+            }
+        }
+    }
+}
+
 thread_local! {
-    static STACK: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    static STACK: RefCell<Stack> = RefCell::default();
 }
 
 /// Pushes an entry (it becomes the active one).
@@ -46,35 +196,175 @@ pub(crate) fn push(entry: Entry) {
     let mut entry = Some(entry);
     let _ = STACK.try_with(|s| {
         if let Ok(mut s) = s.try_borrow_mut() {
-            s.extend(entry.take());
+            s.entries.extend(entry.take());
         }
     });
     // The thread is being torn down: finish right away so nothing is lost.
     if let Some(Entry::Span(open)) = entry {
-        open.finish(std::time::Instant::now());
+        open.finish(Instant::now());
     }
 }
 
-/// Removes the entry with `key`, searching from the top.
+/// Removes the entry with `key`, searching from the top. Not for local spans: they finish
+/// through [`finish_local`].
 pub(crate) fn remove(key: u64) -> Option<Entry> {
     STACK
         .try_with(|s| {
             let mut s = s.try_borrow_mut().ok()?;
-            let pos = s.iter().rposition(|e| e.key() == key)?;
-            Some(s.remove(pos))
+            let pos = s.entries.iter().rposition(|e| e.key() == key)?;
+            Some(s.entries.remove(pos))
         })
         .ok()
         .flatten()
 }
 
+/// What a child of the active local span is built from.
+pub(crate) struct LocalParent<'a> {
+    pub(crate) trace: &'a Arc<TraceState>,
+    pub(crate) span_id: u64,
+    pub(crate) service: Str,
+}
+
+/// Starts a child of the active span when that is a local span, in one borrow of the stack:
+/// `make` pushes the child's data onto the group's buffer (where it stays until the group is
+/// handed over) and returns its start. Gives `options` back when the active entry is something
+/// else (or nothing).
+pub(crate) fn start_in_group<O>(
+    options: O,
+    make: impl FnOnce(O, LocalParent<'_>, &mut Vec<SpanData>) -> Instant,
+) -> Result<u64, O> {
+    let mut options = Some(options);
+    let key = STACK
+        .try_with(|cell| {
+            let mut stack = cell.try_borrow_mut().ok()?;
+            let Stack { entries, groups } = &mut *stack;
+            let Some(Entry::Local(top)) = entries.last() else {
+                return None;
+            };
+            let (g, index) = (top.group, top.index);
+            let Group {
+                trace, open, spans, ..
+            } = groups[g as usize].as_mut()?;
+            let parent = spans.get(index as usize)?;
+            let parent = LocalParent {
+                trace,
+                span_id: parent.span_id,
+                service: parent.service.clone(),
+            };
+            let started = make(options.take()?, parent, spans);
+            *open += 1;
+            let key = spans.last().map_or(0, |s| s.span_id);
+            entries.push(Entry::Local(LocalSpan {
+                key,
+                group: g,
+                index: (spans.len() - 1) as u32,
+                started,
+            }));
+            Some(key)
+        })
+        .ok()
+        .flatten();
+    match (key, options) {
+        (Some(key), _) => Ok(key),
+        (None, Some(options)) => Err(options),
+        // Not reached: the options are taken only on the way to a push that cannot fail.
+        (None, None) => Ok(0),
+    }
+}
+
+/// Makes `open` (a span already counted open in its trace) active as a local span; returns
+/// its key. With no stack (the thread is being torn down) it is finished at once, so nothing
+/// is lost, and the key is 0.
+pub(crate) fn push_local(open: OpenSpan) -> u64 {
+    let mut pending = Some(open);
+    let key = STACK
+        .try_with(|cell| {
+            let mut stack = cell.try_borrow_mut().ok()?;
+            let OpenSpan {
+                data,
+                started,
+                trace,
+            } = pending.take()?;
+            Some(stack.push_span(trace, true, data, started))
+        })
+        .ok()
+        .flatten();
+    if let Some(open) = pending {
+        Box::new(open).finish(Instant::now());
+    }
+    key.unwrap_or(0)
+}
+
+/// When a local span ends.
+pub(crate) enum End {
+    /// At this monotonic instant.
+    Now(Instant),
+    /// At an explicit wall-clock time.
+    Wall(SystemTime),
+}
+
+/// Finishes the local span with `key`; when it is the last open span of its group, the
+/// group's spans go to the trace.
+pub(crate) fn finish_local(key: u64, end: End) {
+    let handover = STACK
+        .try_with(|cell| {
+            let mut stack = cell.try_borrow_mut().ok()?;
+            let stack = &mut *stack;
+            let pos = stack
+                .entries
+                .iter()
+                .rposition(|e| matches!(e, Entry::Local(l) if l.key == key))?;
+            let Entry::Local(span) = stack.entries.remove(pos) else {
+                return None;
+            };
+            let slot = stack.groups.get_mut(span.group as usize)?;
+            let group = slot.as_mut()?;
+            let data = group.spans.get_mut(span.index as usize)?;
+            match end {
+                End::Now(end) => close(data, span.started, end),
+                End::Wall(end) => close_at(data, end),
+            }
+            if data.span_id == group.trace.local_root_id {
+                group.root = true;
+            }
+            group.open -= 1;
+            if group.open == 0 {
+                let group = slot.take()?;
+                return Some((group.trace, group.spans, true, group.root));
+            }
+            let threshold = group.trace.flush_threshold();
+            if group.spans.len() - group.open >= threshold {
+                let trace = Arc::clone(&group.trace);
+                let root = std::mem::replace(&mut group.root, false);
+                let finished = stack.take_finished(span.group);
+                return Some((trace, finished, false, root));
+            }
+            None
+        })
+        .ok()
+        .flatten();
+    // Handed over outside the borrow: the exporter runs, and may look at the active span.
+    if let Some((trace, spans, done, root)) = handover {
+        trace.absorb(spans, done, root);
+    }
+}
+
 /// Runs `f` on the open span with `key`, if it is active on this thread.
-pub(crate) fn with_span<R>(key: u64, f: impl FnOnce(&mut OpenSpan) -> R) -> Option<R> {
+pub(crate) fn with_span<R>(key: u64, f: impl FnOnce(&mut SpanMut<'_>) -> R) -> Option<R> {
     STACK
         .try_with(|s| {
             let mut s = s.try_borrow_mut().ok()?;
-            match s.iter_mut().rev().find(|e| e.key() == key)? {
-                Entry::Span(open) => Some(f(open)),
-                Entry::Shared(_, _, cell) => cell.with(f),
+            let Stack { entries, groups } = &mut *s;
+            match entries.iter_mut().rev().find(|e| e.key() == key)? {
+                Entry::Local(l) => {
+                    let group = groups.get_mut(l.group as usize)?.as_mut()?;
+                    Some(f(&mut SpanMut {
+                        data: group.spans.get_mut(l.index as usize)?,
+                        trace: &group.trace,
+                    }))
+                }
+                Entry::Span(open) => Some(f(&mut open.view())),
+                Entry::Shared(_, _, cell) => cell.with(|s| f(&mut s.view())),
                 Entry::Context(..) => None,
             }
         })
@@ -94,12 +384,28 @@ pub(crate) enum Parent {
     Remote(Arc<RemoteContext>),
 }
 
+impl Stack {
+    /// A local span's trace and data.
+    fn local(&self, l: &LocalSpan) -> Option<(&Arc<TraceState>, &SpanData)> {
+        let group = self.group(l.group)?;
+        Some((&group.trace, group.spans.get(l.index as usize)?))
+    }
+}
+
 /// The parent a new span gets from this thread's active stack.
 pub(crate) fn active_parent() -> Option<Parent> {
     STACK
         .try_with(|s| {
             let s = s.try_borrow().ok()?;
-            Some(match s.last()? {
+            Some(match s.entries.last()? {
+                Entry::Local(l) => {
+                    let (trace, data) = s.local(l)?;
+                    Parent::Local {
+                        trace: Arc::clone(trace),
+                        span_id: data.span_id,
+                        service: data.service.clone(),
+                    }
+                }
                 Entry::Span(open) => Parent::Local {
                     trace: Arc::clone(&open.trace),
                     span_id: open.data.span_id,
@@ -115,7 +421,8 @@ pub(crate) fn active_parent() -> Option<Parent> {
 /// The key of the active span, if the top of the stack is a span.
 pub(crate) fn active_span_key() -> Option<u64> {
     STACK
-        .try_with(|s| match s.try_borrow().ok()?.last()? {
+        .try_with(|s| match s.try_borrow().ok()?.entries.last()? {
+            Entry::Local(l) => Some(l.key),
             Entry::Span(open) => Some(open.data.span_id),
             Entry::Shared(key, ..) => Some(*key),
             Entry::Context(..) => None,
@@ -127,12 +434,16 @@ pub(crate) fn active_span_key() -> Option<u64> {
 /// The trace of the active entry.
 pub(crate) fn active_trace() -> Option<Arc<TraceState>> {
     STACK
-        .try_with(|s| match s.try_borrow().ok()?.last()? {
-            Entry::Span(open) => Some(Arc::clone(&open.trace)),
-            Entry::Context(_, ctx) | Entry::Shared(_, ctx, _) => match &ctx.inner {
-                CtxInner::Local { trace, .. } => Some(Arc::clone(trace)),
-                CtxInner::Remote(_) => None,
-            },
+        .try_with(|s| {
+            let s = s.try_borrow().ok()?;
+            match s.entries.last()? {
+                Entry::Local(l) => Some(Arc::clone(&s.group(l.group)?.trace)),
+                Entry::Span(open) => Some(Arc::clone(&open.trace)),
+                Entry::Context(_, ctx) | Entry::Shared(_, ctx, _) => match &ctx.inner {
+                    CtxInner::Local { trace, .. } => Some(Arc::clone(trace)),
+                    CtxInner::Remote(_) => None,
+                },
+            }
         })
         .ok()
         .flatten()
@@ -141,9 +452,20 @@ pub(crate) fn active_trace() -> Option<Arc<TraceState>> {
 /// The context of the active entry.
 pub(crate) fn active_context() -> Option<SpanContext> {
     STACK
-        .try_with(|s| match s.try_borrow().ok()?.last()? {
-            Entry::Span(open) => Some(open.context()),
-            Entry::Context(_, ctx) | Entry::Shared(_, ctx, _) => Some(ctx.clone()),
+        .try_with(|s| {
+            let s = s.try_borrow().ok()?;
+            match s.entries.last()? {
+                Entry::Local(l) => {
+                    let (trace, data) = s.local(l)?;
+                    Some(SpanContext::local(
+                        Arc::clone(trace),
+                        data.span_id,
+                        data.service.clone(),
+                    ))
+                }
+                Entry::Span(open) => Some(open.context()),
+                Entry::Context(_, ctx) | Entry::Shared(_, ctx, _) => Some(ctx.clone()),
+            }
         })
         .ok()
         .flatten()

@@ -64,7 +64,9 @@ pub struct SamplingRates {
 /// Finished spans of one trace, not yet finalized.
 #[derive(Clone)]
 pub struct TraceChunk {
-    /// The spans, in the order they finished.
+    /// The spans. Those started active on one thread ([`Tracer::trace`](crate::Tracer::trace))
+    /// come in the order they started, the others in the order they finished; the agent
+    /// writer sends the chunk root first.
     pub spans: Vec<SpanData>,
     /// The trace-level facts.
     pub info: ChunkInfo,

@@ -29,57 +29,120 @@ pub const MANUAL_KEEP: &str = "manual.keep";
 /// Tag that drops the whole trace (priority -1, decision maker `-4`).
 pub const MANUAL_DROP: &str = "manual.drop";
 
-/// A span between start and finish.
+/// A span between start and finish, owned by a [`Span`] (or a [`SharedSpan`]).
+///
+/// Spans started active ([`SpanGuard`]) live inline in the thread's active stack instead (see
+/// [`context`]); both are reached through a [`SpanMut`].
 pub(crate) struct OpenSpan {
     pub(crate) data: SpanData,
     pub(crate) started: Instant,
     pub(crate) trace: Arc<TraceState>,
 }
 
-impl OpenSpan {
+/// An open span, wherever it lives: its data and its trace.
+pub(crate) struct SpanMut<'a> {
+    pub(crate) data: &'a mut SpanData,
+    pub(crate) trace: &'a Arc<TraceState>,
+}
+
+impl SpanMut<'_> {
     pub(crate) fn set_tag(&mut self, key: Str, value: TagValue) {
         match &*key {
             MANUAL_KEEP => return self.trace.set_priority(USER_KEEP, MECHANISM_MANUAL),
             MANUAL_DROP => return self.trace.set_priority(USER_REJECT, MECHANISM_MANUAL),
             _ => {}
         }
-        store_tag(&mut self.data, key, value.into_stored());
+        store_tag(self.data, key, value.into_stored());
     }
 
     pub(crate) fn set_error(&mut self, info: ErrorInfo) {
-        self.data.error = true;
-        self.data.meta.insert("error.type", info.kind);
-        self.data
-            .meta
-            .insert("error.message", Str::Owned(info.message));
-        if let Some(stack) = info.stack {
-            self.data.meta.insert("error.stack", Str::Owned(stack));
-        }
+        mark_error(self.data, info);
     }
 
+    pub(crate) fn as_ref(&self) -> SpanRef<'_> {
+        SpanRef {
+            data: self.data,
+            trace: self.trace,
+        }
+    }
+}
+
+/// An open span, read only.
+pub(crate) struct SpanRef<'a> {
+    pub(crate) data: &'a SpanData,
+    pub(crate) trace: &'a Arc<TraceState>,
+}
+
+impl SpanRef<'_> {
     pub(crate) fn context(&self) -> SpanContext {
         SpanContext::local(
-            Arc::clone(&self.trace),
+            Arc::clone(self.trace),
             self.data.span_id,
             self.data.service.clone(),
         )
     }
+}
+
+/// Marks `data` as an error with `error.type`, `error.message` and, if known, `error.stack`.
+pub(crate) fn mark_error(data: &mut SpanData, info: ErrorInfo) {
+    data.error = true;
+    data.meta.insert("error.type", info.kind);
+    data.meta.insert("error.message", Str::Owned(info.message));
+    if let Some(stack) = info.stack {
+        data.meta.insert("error.stack", Str::Owned(stack));
+    }
+}
+
+/// The duration from `started` to `end` in nanoseconds, marking the span as an error if it
+/// ends while the thread panics.
+pub(crate) fn close(data: &mut SpanData, started: Instant, end: Instant) {
+    if std::thread::panicking() && !data.error {
+        mark_error(data, error::current_panic());
+    }
+    data.duration = end.saturating_duration_since(started).as_nanos() as i64;
+}
+
+/// The duration up to an explicit wall-clock end.
+pub(crate) fn close_at(data: &mut SpanData, end: SystemTime) {
+    data.duration = unix_ns(end).saturating_sub(data.start).max(0);
+}
+
+impl OpenSpan {
+    pub(crate) fn view(&mut self) -> SpanMut<'_> {
+        SpanMut {
+            data: &mut self.data,
+            trace: &self.trace,
+        }
+    }
+
+    pub(crate) fn as_ref(&self) -> SpanRef<'_> {
+        SpanRef {
+            data: &self.data,
+            trace: &self.trace,
+        }
+    }
+
+    pub(crate) fn context(&self) -> SpanContext {
+        self.as_ref().context()
+    }
 
     /// Finishes at the monotonic instant `end`.
-    pub(crate) fn finish(mut self: Box<Self>, end: Instant) {
-        if std::thread::panicking() && !self.data.error {
-            self.set_error(error::current_panic());
-        }
-        self.data.duration = end.saturating_duration_since(self.started).as_nanos() as i64;
-        let OpenSpan { data, trace, .. } = *self;
+    pub(crate) fn finish(self: Box<Self>, end: Instant) {
+        let OpenSpan {
+            mut data,
+            started,
+            trace,
+        } = *self;
+        close(&mut data, started, end);
         trace.span_finished(data);
     }
 
     /// Finishes at an explicit wall-clock time.
-    pub(crate) fn finish_at(mut self: Box<Self>, end: SystemTime) {
-        let end_ns = unix_ns(end);
-        self.data.duration = end_ns.saturating_sub(self.data.start).max(0);
-        let OpenSpan { data, trace, .. } = *self;
+    pub(crate) fn finish_at(self: Box<Self>, end: SystemTime) {
+        let OpenSpan {
+            mut data, trace, ..
+        } = *self;
+        close_at(&mut data, end);
         trace.span_finished(data);
     }
 }
@@ -261,15 +324,15 @@ impl ActiveSpan {
         }
     }
 
-    fn with_open<R>(&self, f: impl FnOnce(&mut OpenSpan) -> R) -> Option<R> {
+    fn with_open<R>(&self, f: impl FnOnce(&mut SpanMut<'_>) -> R) -> Option<R> {
         if self.key == 0 {
             return None;
         }
         context::with_span(self.key, f)
     }
 
-    fn with_ref<R>(&self, f: impl FnOnce(&OpenSpan) -> R) -> Option<R> {
-        self.with_open(|s| f(s))
+    fn with_ref<R>(&self, f: impl FnOnce(&SpanRef<'_>) -> R) -> Option<R> {
+        self.with_open(|s| f(&s.as_ref()))
     }
 
     span_methods!(ref);
@@ -315,8 +378,8 @@ impl SpanGuard {
 
     /// Finishes the span at an explicit wall-clock time.
     pub fn finish_at(self, end: SystemTime) {
-        if let Some(Entry::Span(open)) = context::remove(self.span.key) {
-            open.finish_at(end);
+        if self.span.key != 0 {
+            context::finish_local(self.span.key, context::End::Wall(end));
         }
         std::mem::forget(self);
     }
@@ -334,10 +397,7 @@ impl Drop for SpanGuard {
         if self.span.key == 0 {
             return;
         }
-        let end = Instant::now();
-        if let Some(Entry::Span(open)) = context::remove(self.span.key) {
-            open.finish(end);
-        }
+        context::finish_local(self.span.key, context::End::Now(Instant::now()));
     }
 }
 
@@ -373,12 +433,12 @@ impl Span {
         Span { open: None }
     }
 
-    fn with_open<R>(&mut self, f: impl FnOnce(&mut OpenSpan) -> R) -> Option<R> {
-        self.open.as_deref_mut().map(f)
+    fn with_open<R>(&mut self, f: impl FnOnce(&mut SpanMut<'_>) -> R) -> Option<R> {
+        self.open.as_deref_mut().map(|s| f(&mut s.view()))
     }
 
-    fn with_ref<R>(&self, f: impl FnOnce(&OpenSpan) -> R) -> Option<R> {
-        self.open.as_deref().map(f)
+    fn with_ref<R>(&self, f: impl FnOnce(&SpanRef<'_>) -> R) -> Option<R> {
+        self.open.as_deref().map(|s| f(&s.as_ref()))
     }
 
     span_methods!(mut);
@@ -491,12 +551,12 @@ impl std::fmt::Debug for SharedSpan {
 }
 
 impl SharedSpan {
-    fn with_open<R>(&self, f: impl FnOnce(&mut OpenSpan) -> R) -> Option<R> {
-        self.cell.with(f)
+    fn with_open<R>(&self, f: impl FnOnce(&mut SpanMut<'_>) -> R) -> Option<R> {
+        self.cell.with(|s| f(&mut s.view()))
     }
 
-    fn with_ref<R>(&self, f: impl FnOnce(&OpenSpan) -> R) -> Option<R> {
-        self.cell.with(|s| f(s))
+    fn with_ref<R>(&self, f: impl FnOnce(&SpanRef<'_>) -> R) -> Option<R> {
+        self.cell.with(|s| f(&s.as_ref()))
     }
 
     span_methods!(ref);
@@ -614,12 +674,12 @@ impl RootSpan {
     /// Applies `local` if the root is active on this thread, else `remote` through the trace.
     fn update(
         &self,
-        local: impl FnOnce(&mut OpenSpan),
+        local: impl FnOnce(&mut SpanMut<'_>),
         remote: impl FnOnce(&mut crate::trace::RootUpdate<'_>),
     ) {
         let key = self.trace.local_root_id;
         let on_this_thread = context::with_span(key, |s| {
-            Arc::ptr_eq(&s.trace, &self.trace)
+            Arc::ptr_eq(s.trace, &self.trace)
                 .then(|| local(s))
                 .is_some()
         });
@@ -640,7 +700,7 @@ impl RootSpan {
         let stored2 = stored.clone();
         let key2 = key.clone();
         self.update(
-            move |s| store_tag(&mut s.data, key, stored),
+            move |s| store_tag(s.data, key, stored),
             move |r| r.tag(key2, stored2),
         );
     }

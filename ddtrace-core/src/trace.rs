@@ -130,6 +130,12 @@ impl TraceState {
         self.open.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Uncounts a span counted by [`span_started`](Self::span_started) that joined a group
+    /// already counted.
+    pub(crate) fn span_abandoned(&self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+    }
+
     /// The current sampling priority.
     pub(crate) fn priority(&self) -> i32 {
         self.priority.load(Ordering::Relaxed)
@@ -182,61 +188,126 @@ impl TraceState {
         }
     }
 
+    /// A buffer for `want` finished spans: one the exporter is done with if it is big enough
+    /// (see `Exporter::reuse_buffer`; a smaller one would be reallocated, its old bytes copied,
+    /// so a new one costs less), else a new one.
+    pub(crate) fn span_buffer(&self, open: usize) -> Vec<SpanData> {
+        // Room for the spans open now, or for as many as the last chunk this thread exported
+        // if more: traces of one shape then get their buffer once, not by doubling, and a
+        // one-span trace one small allocation.
+        let hint = LAST_CHUNK_LEN.try_with(Cell::get).unwrap_or(0);
+        let want = open.max(hint).max(1);
+        let mut spans = match self.tracer.exporter.reuse_buffer() {
+            Some(mut recycled) if recycled.capacity() >= want => {
+                recycled.clear();
+                recycled
+            }
+            _ => Vec::new(),
+        };
+        spans.reserve_exact(want);
+        spans
+    }
+
+    /// How many finished spans of an open trace are sent early.
+    pub(crate) fn flush_threshold(&self) -> usize {
+        let config = &self.tracer.config;
+        if config.partial_flush_enabled {
+            config.partial_flush_min_spans
+        } else {
+            MAX_BUFFERED_SPANS_PER_TRACE
+        }
+    }
+
     /// Takes a finished span; hands a chunk to the exporter when the trace is complete or big.
-    pub(crate) fn span_finished(&self, mut data: SpanData) {
+    pub(crate) fn span_finished(&self, data: SpanData) {
+        let root = data.span_id == self.local_root_id;
         let chunk = {
             let mut buf = self.buf();
-            if data.span_id == self.local_root_id {
-                buf.root_finished = true;
-                if let Some(overlay) = buf.overlay.take() {
-                    apply_overlay(&mut data, *overlay);
-                }
-            }
             if buf.finished.capacity() == 0 {
-                // Room for the spans open now (this one included), or for as many as the last
-                // chunk this thread exported if more: traces of one shape then get their
-                // buffer once, not by doubling, and a one-span trace one small allocation.
-                let open = self.open.load(Ordering::Relaxed).max(1);
-                let hint = LAST_CHUNK_LEN.try_with(Cell::get).unwrap_or(0);
-                let want = open.max(hint);
-                // A buffer the exporter is done with serves if it is big enough (see
-                // `Exporter::reuse_buffer`); a smaller one would be reallocated, its old bytes
-                // copied: a new one costs less.
-                if let Some(recycled) = self.tracer.exporter.reuse_buffer()
-                    && recycled.capacity() >= want
-                {
-                    buf.finished = recycled;
-                    buf.finished.clear();
-                }
-                buf.finished.reserve_exact(want);
+                buf.finished = self.span_buffer(self.open.load(Ordering::Relaxed));
             }
             buf.finished.push(data);
-            let remaining = self.open.fetch_sub(1, Ordering::AcqRel).saturating_sub(1);
-            let config = &self.tracer.config;
-            let threshold = if config.partial_flush_enabled {
-                config.partial_flush_min_spans
-            } else {
-                MAX_BUFFERED_SPANS_PER_TRACE
-            };
-            if remaining == 0 {
-                Some((std::mem::take(&mut buf.finished), buf.rates, false))
-            } else if buf.finished.len() >= threshold {
-                if !config.partial_flush_enabled {
-                    debug!(
-                        "trace {}: {} finished spans held while {} are open; sending them early",
-                        self.trace_id,
-                        buf.finished.len(),
-                        remaining
-                    );
-                }
-                Some((std::mem::take(&mut buf.finished), buf.rates, true))
-            } else {
-                None
+            if root {
+                self.root_arrived(&mut buf);
             }
+            let remaining = self.open.fetch_sub(1, Ordering::AcqRel).saturating_sub(1);
+            self.ready(&mut buf, remaining)
         };
         if let Some((spans, rates, partial)) = chunk {
             self.export(spans, rates, partial);
         }
+    }
+
+    /// Takes the finished spans of one thread's group of spans of this trace (see
+    /// `context::Group`): all of them when `group_done` (the group, counted as one open span,
+    /// is closed), else an early batch of a big group. `root` says whether the local root is
+    /// among them.
+    pub(crate) fn absorb(&self, mut spans: Vec<SpanData>, group_done: bool, root: bool) {
+        let chunk = {
+            let mut buf = self.buf();
+            if buf.finished.is_empty() {
+                std::mem::swap(&mut buf.finished, &mut spans);
+            } else {
+                buf.finished.append(&mut spans);
+            }
+            if root {
+                self.root_arrived(&mut buf);
+            }
+            let remaining = if group_done {
+                self.open.fetch_sub(1, Ordering::AcqRel).saturating_sub(1)
+            } else {
+                self.open.load(Ordering::Acquire)
+            };
+            self.ready(&mut buf, remaining)
+        };
+        drop(spans);
+        if let Some((spans, rates, partial)) = chunk {
+            self.export(spans, rates, partial);
+        }
+    }
+
+    /// Counts `n` more local spans open (spans a closing group leaves unfinished).
+    pub(crate) fn add_open(&self, n: usize) {
+        self.open.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The local root is now among the finished spans: changes made meanwhile from other
+    /// threads (the overlay) apply to it.
+    fn root_arrived(&self, buf: &mut TraceBuf) {
+        buf.root_finished = true;
+        if let Some(overlay) = buf.overlay.take()
+            && let Some(root) = buf
+                .finished
+                .iter_mut()
+                .rev()
+                .find(|s| s.span_id == self.local_root_id)
+        {
+            apply_overlay(root, *overlay);
+        }
+    }
+
+    /// The chunk to export, if the trace is complete (`remaining` open spans is 0) or holds
+    /// enough finished spans for an early flush.
+    fn ready(
+        &self,
+        buf: &mut TraceBuf,
+        remaining: usize,
+    ) -> Option<(Vec<SpanData>, SamplingRates, bool)> {
+        if remaining == 0 {
+            return Some((std::mem::take(&mut buf.finished), buf.rates, false));
+        }
+        if buf.finished.len() < self.flush_threshold() {
+            return None;
+        }
+        if !self.tracer.config.partial_flush_enabled {
+            debug!(
+                "trace {}: {} finished spans held while {} are open; sending them early",
+                self.trace_id,
+                buf.finished.len(),
+                remaining
+            );
+        }
+        Some((std::mem::take(&mut buf.finished), buf.rates, true))
     }
 
     fn export(&self, mut spans: Vec<SpanData>, rates: SamplingRates, partial: bool) {

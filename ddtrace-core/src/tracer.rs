@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Config;
 use crate::context::CtxInner;
-use crate::context::{self, Entry, Parent, SpanContext};
+use crate::context::{self, Parent, SpanContext};
 use crate::error;
 use crate::exporter::{Exporter, NoopExporter};
 use crate::finalize::{Finalizer, TOP_LEVEL_KEY};
@@ -16,7 +16,7 @@ use crate::log::{self, Level};
 use crate::propagation::{Extractor, InjectContext, Injector, PROPAGATION_ERROR_KEY, Propagator};
 use crate::rates::AgentRates;
 use crate::sampler::{Sampler, SamplingInput};
-use crate::span::{ActiveSpan, OpenSpan, RootSpan, Span, SpanGuard, unix_ns};
+use crate::span::{ActiveSpan, OpenSpan, RootSpan, Span, SpanGuard, SpanMut, unix_ns};
 use crate::span_data::{SpanData, SpanLink, Str, TagMap};
 use crate::tag::Stored;
 use crate::tag::TagValue;
@@ -383,22 +383,35 @@ impl<'a> SpanBuilder<'a> {
 
     /// Starts an owned span, not active until entered.
     pub fn start(self) -> Span {
-        Span::new(self.open())
+        Span::new(self.open().map(Box::new))
     }
 
     /// Starts the span and makes it active on this thread until the guard drops.
     pub fn enter(self) -> SpanGuard {
-        match self.open() {
-            Some(open) => {
-                let key = open.data.span_id;
-                context::push(Entry::Span(open));
-                SpanGuard::new(key)
+        if self.tracer.is_some_and(|t| !t.inner.config.enabled) {
+            return SpanGuard::noop();
+        }
+        let builder = if matches!(self.options.parent, ParentChoice::Active) {
+            // The common case: a child of the active span, itself started active.
+            match context::start_in_group(self, |b, parent, out| {
+                local_child(parent, b.options, out)
+            }) {
+                Ok(key) => return SpanGuard::new(key),
+                Err(builder) => builder,
             }
+        } else {
+            self
+        };
+        match builder.open() {
+            Some(open) => match context::push_local(open) {
+                0 => SpanGuard::noop(),
+                key => SpanGuard::new(key),
+            },
             None => SpanGuard::noop(),
         }
     }
 
-    fn open(self) -> Option<Box<OpenSpan>> {
+    fn open(self) -> Option<OpenSpan> {
         let SpanBuilder { tracer, options } = self;
         if let Some(t) = tracer
             && !t.inner.config.enabled
@@ -437,15 +450,65 @@ fn start_child(
     parent_id: u64,
     parent_service: Str,
     options: SpanOptions,
-) -> Box<OpenSpan> {
+) -> OpenSpan {
     trace.span_started();
+    let (data, started) = child(&trace, parent_id, &parent_service, options);
+    OpenSpan {
+        data,
+        started,
+        trace,
+    }
+}
+
+/// A child of the active local span, pushed onto its group's buffer `out`; returns its start.
+fn local_child(
+    parent: context::LocalParent<'_>,
+    options: SpanOptions,
+    out: &mut Vec<SpanData>,
+) -> Instant {
     let now = Instant::now();
     let top_level = options
         .service
         .as_ref()
-        .is_some_and(|s| *s != parent_service);
-    let service = options.service.unwrap_or(parent_service);
-    let data = span_data(
+        .is_some_and(|s| *s != parent.service);
+    let service = options.service.unwrap_or(parent.service);
+    // Built in place: a span's data is written once.
+    out.push(span_data(
+        parent.trace.trace_id,
+        crate::id::span_id(),
+        parent.span_id,
+        service,
+        crate::clock::wall_ns(now),
+        options.name,
+    ));
+    let mut started = now;
+    if let Some(data) = out.last_mut() {
+        child_options(
+            data,
+            parent.trace,
+            &mut started,
+            top_level,
+            options.extra,
+            now,
+        );
+    }
+    started
+}
+
+/// The data and start of a child of `parent_id` in `trace`.
+fn child(
+    trace: &Arc<TraceState>,
+    parent_id: u64,
+    parent_service: &Str,
+    options: SpanOptions,
+) -> (SpanData, Instant) {
+    let now = Instant::now();
+    let top_level = options
+        .service
+        .as_ref()
+        .is_some_and(|s| s != parent_service);
+    let service = options.service.unwrap_or_else(|| parent_service.clone());
+    let mut data = span_data(
         trace.trace_id,
         crate::id::span_id(),
         parent_id,
@@ -453,36 +516,52 @@ fn start_child(
         crate::clock::wall_ns(now),
         options.name,
     );
-    let mut open = Box::new(OpenSpan {
-        data,
-        started: now,
+    let mut started = now;
+    child_options(
+        &mut data,
         trace,
-    });
+        &mut started,
+        top_level,
+        options.extra,
+        now,
+    );
+    (data, started)
+}
+
+/// What a child gets beyond its identity: `_dd.top_level` when its service differs from its
+/// parent's, and the less common start options.
+fn child_options(
+    data: &mut SpanData,
+    trace: &Arc<TraceState>,
+    started: &mut Instant,
+    top_level: bool,
+    extra: Option<Box<SpanExtras>>,
+    now: Instant,
+) {
     if top_level {
-        open.data.metrics.insert(TOP_LEVEL_KEY, 1.0);
+        data.metrics.insert(TOP_LEVEL_KEY, 1.0);
     }
-    if let Some(extra) = options.extra {
-        apply_extras(&mut open, *extra, now);
+    if let Some(extra) = extra {
+        apply_extras(&mut SpanMut { data, trace }, started, *extra, now);
     }
-    open
 }
 
 /// Applies the less common start options.
-fn apply_extras(open: &mut OpenSpan, extra: SpanExtras, now: Instant) {
+fn apply_extras(span: &mut SpanMut<'_>, started: &mut Instant, extra: SpanExtras, now: Instant) {
     if let Some(t) = extra.start {
-        let (start, started) = explicit_start(t, now);
-        open.data.start = start;
-        open.started = started;
+        let (start, at) = explicit_start(t, now);
+        span.data.start = start;
+        *started = at;
     }
     if let Some(r) = extra.resource {
-        open.data.resource = r;
+        span.data.resource = r;
     }
     if let Some(t) = extra.span_type {
-        open.data.span_type = t;
+        span.data.span_type = t;
     }
-    open.data.links.extend(extra.links);
+    span.data.links.extend(extra.links);
     for (k, v) in extra.tags {
-        open.set_tag(k, v);
+        span.set_tag(k, v);
     }
 }
 
@@ -490,7 +569,7 @@ fn start_root(
     tracer: &Arc<TracerInner>,
     options: SpanOptions,
     remote: Option<&crate::context::RemoteContext>,
-) -> Option<Box<OpenSpan>> {
+) -> Option<OpenSpan> {
     let now = Instant::now();
     let anchor_ns = crate::clock::wall_ns(now);
     let span_id = crate::id::span_id();
@@ -554,7 +633,7 @@ fn start_root(
         },
     );
     let service = options.service.unwrap_or_else(|| tracer.service.clone());
-    let mut open = Box::new(OpenSpan {
+    let mut open = OpenSpan {
         data: span_data(
             trace_id,
             span_id,
@@ -565,7 +644,7 @@ fn start_root(
         ),
         started: now,
         trace,
-    });
+    };
     open.data.links = links;
     if let Some(r) = remote {
         for (k, v) in r.local_root_tags.iter() {
@@ -575,7 +654,9 @@ fn start_root(
         }
     }
     if let Some(extra) = options.extra {
-        apply_extras(&mut open, *extra, now);
+        let mut started = open.started;
+        apply_extras(&mut open.view(), &mut started, *extra, now);
+        open.started = started;
     }
     // The sampling decision, once per trace, before anything can be injected: unless upstream
     // decided (honoured, not redone) or a start tag asked for a manual keep or drop.

@@ -247,10 +247,109 @@ fn buffers_an_exporter_hands_back_are_filled_with_the_next_chunks() {
         .collect();
     assert_eq!(
         names,
-        [["child", "first"], ["child", "second"], ["child", "third"]]
+        // Spans started active on one thread keep their start order.
+        [["first", "child"], ["second", "child"], ["third", "child"]]
     );
     // Offered last-in first-out; the third trace had none left and allocated its own.
     assert_eq!(received[0].spans.as_ptr(), addresses[1]);
     assert_eq!(received[1].spans.as_ptr(), addresses[0]);
     assert!(!addresses.contains(&received[2].spans.as_ptr()));
+}
+
+/// Spans started active on one thread share their trace's buffer: a partial flush takes the
+/// finished ones out from between open ones, and the open ones keep their own data (a tag set
+/// after the flush lands on the right span, nothing is sent twice or lost).
+#[test]
+fn partial_flush_between_open_spans_keeps_each_open_span_its_data() {
+    let (tracer, collector) = tracer_with(
+        Config::builder()
+            .partial_flush(true)
+            .partial_flush_min_spans(3),
+    );
+    let root = tracer.trace("root");
+    drop(tracer.trace("early"));
+    let outer = tracer.trace("outer");
+    drop(tracer.trace("middle"));
+    let inner = tracer.trace("inner");
+    drop(tracer.trace("last")); // the third finished span: early, middle and last go now
+    let chunks = collector.chunks();
+    assert_eq!(chunks.len(), 1);
+    let mut names: Vec<&str> = chunks[0].iter().map(|s| &*s.name).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["early", "last", "middle"]);
+
+    inner.set_tag("which", "inner");
+    outer.set_tag("which", "outer");
+    root.set_tag("which", "root");
+    let after = tracer.trace("after.flush");
+    after.set_tag("which", "after");
+    drop(after);
+    drop(outer); // out of order: inner is still open
+    drop(inner);
+    drop(root);
+
+    let spans = collector.spans();
+    assert_eq!(spans.len(), 7);
+    for (name, tag) in [
+        ("root", "root"),
+        ("outer", "outer"),
+        ("inner", "inner"),
+        ("after.flush", "after"),
+    ] {
+        assert_eq!(
+            by_name(&spans, name).meta.get("which").map(|v| &**v),
+            Some(tag),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        by_name(&spans, "inner").parent_id,
+        by_name(&spans, "outer").span_id
+    );
+    assert_eq!(
+        by_name(&spans, "after.flush").parent_id,
+        by_name(&spans, "inner").span_id
+    );
+    // after.flush, outer and inner make a second early batch; the root alone ends the trace.
+    let sizes: Vec<usize> = collector.chunks().iter().map(Vec::len).collect();
+    assert_eq!(sizes, [3, 3, 1]);
+}
+
+/// A trace whose local root finished on one thread while a child is still open there and
+/// another runs on a second thread: the root's tags set from the second thread after the root
+/// finished still reach it, and the trace is sent once, when its last span finishes.
+#[test]
+fn a_finished_root_waiting_in_its_thread_buffer_still_takes_late_changes() {
+    let (tracer, collector) = tracer_with(Config::builder());
+    let root = tracer.trace("root");
+    let child = tracer.trace("child");
+    let ctx = tracer.current_context().unwrap();
+    let root_handle = ddtrace_core::current_root_span().unwrap();
+    let barrier = Arc::new(Barrier::new(2));
+    let (t, b) = (tracer.clone(), Arc::clone(&barrier));
+    let worker = std::thread::spawn(move || {
+        let remote = t.span("worker").child_of(&ctx).start();
+        b.wait(); // the root finishes on the first thread
+        b.wait();
+        root_handle.set_tag("late", "from.worker");
+        drop(remote);
+    });
+    barrier.wait();
+    drop(root); // out of order: child is still open, so the root waits in this thread's buffer
+    barrier.wait();
+    worker.join().unwrap();
+    assert!(collector.chunks().is_empty(), "child is still open");
+    drop(child);
+    let chunks = collector.chunks();
+    assert_eq!(chunks.len(), 1);
+    let spans = &chunks[0];
+    assert_eq!(spans.len(), 3);
+    assert_eq!(
+        by_name(spans, "root").meta.get("late").map(|v| &**v),
+        Some("from.worker")
+    );
+    assert_eq!(
+        by_name(spans, "worker").parent_id,
+        by_name(spans, "child").span_id
+    );
 }
