@@ -16,7 +16,9 @@
 use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
+
+use crate::clock::Instant;
 
 use crate::span::{OpenSpan, SpanMut, close, close_at};
 use crate::span_data::{SpanData, SpanLink, Str, TagMap, TraceId};
@@ -118,14 +120,7 @@ impl Stack {
                     open: 1,
                     root: false,
                 };
-                let i = match groups.iter().position(Option::is_none) {
-                    Some(i) => i,
-                    None => {
-                        groups.push(None);
-                        groups.len() - 1
-                    }
-                };
-                (i, groups[i].insert(group))
+                insert_group(groups, group)
             }
         };
         let key = data.span_id;
@@ -170,6 +165,18 @@ impl Stack {
         group.spans = kept;
         finished
     }
+}
+
+/// Puts `group` in the first free slot; returns its index and the group.
+fn insert_group(groups: &mut Vec<Option<Group>>, group: Group) -> (usize, &mut Group) {
+    let i = match groups.iter().position(Option::is_none) {
+        Some(i) => i,
+        None => {
+            groups.push(None);
+            groups.len() - 1
+        }
+    };
+    (i, groups[i].insert(group))
 }
 
 impl Drop for Stack {
@@ -295,6 +302,47 @@ pub(crate) fn push_local(open: OpenSpan) -> u64 {
     key.unwrap_or(0)
 }
 
+/// Makes the local root of a new trace active: `spans` holds just the root, and becomes its
+/// group's buffer. Returns its key; 0 if the thread is being torn down (the root is then
+/// finished at once).
+pub(crate) fn push_root(spans: Vec<SpanData>, started: Instant, trace: Arc<TraceState>) -> u64 {
+    let mut pending = Some((spans, trace));
+    let key = STACK
+        .try_with(|cell| {
+            let mut stack = cell.try_borrow_mut().ok()?;
+            let Stack { entries, groups } = &mut *stack;
+            let (spans, trace) = pending.take()?;
+            let key = spans.first().map_or(0, |s| s.span_id);
+            let group = Group {
+                trace,
+                open: 1,
+                spans,
+                root: false,
+            };
+            let g = insert_group(groups, group).0;
+            entries.push(Entry::Local(LocalSpan {
+                key,
+                group: g as u32,
+                index: 0,
+                started,
+            }));
+            Some(key)
+        })
+        .ok()
+        .flatten();
+    if let Some((mut spans, trace)) = pending
+        && let Some(data) = spans.pop()
+    {
+        Box::new(OpenSpan {
+            data,
+            started,
+            trace,
+        })
+        .finish(Instant::now());
+    }
+    key.unwrap_or(0)
+}
+
 /// When a local span ends.
 pub(crate) enum End {
     /// At this monotonic instant.
@@ -344,8 +392,10 @@ pub(crate) fn finish_local(key: u64, end: End) {
         .ok()
         .flatten();
     // Handed over outside the borrow: the exporter runs, and may look at the active span.
-    if let Some((trace, spans, done, root)) = handover {
-        trace.absorb(spans, done, root);
+    match handover {
+        Some((trace, spans, true, root)) => TraceState::close_group(trace, spans, root),
+        Some((trace, spans, false, root)) => trace.absorb(spans, false, root),
+        None => {}
     }
 }
 

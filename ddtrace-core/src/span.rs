@@ -15,7 +15,9 @@
 
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::clock::Instant;
 
 use crate::context::{self, Entry, SpanContext};
 use crate::error::{self, ErrorInfo};

@@ -266,6 +266,35 @@ impl TraceState {
         }
     }
 
+    /// Closes a thread's group of this trace that holds the last reference to the trace. Then
+    /// nothing else can reach the trace: no other span is open, and the chunk goes out without
+    /// the lock or the atomics. Otherwise the spans are absorbed as usual.
+    pub(crate) fn close_group(mut trace: Arc<Self>, spans: Vec<SpanData>, root: bool) {
+        let Some(state) = Arc::get_mut(&mut trace) else {
+            return trace.absorb(spans, true, root);
+        };
+        // The group was the trace's last open span.
+        *state.open.get_mut() = 0;
+        let buf = state.buf.get_mut().unwrap_or_else(|p| p.into_inner());
+        let mut finished = std::mem::take(&mut buf.finished);
+        if finished.is_empty() {
+            finished = spans;
+        } else {
+            finished.extend(spans);
+        }
+        if root
+            && let Some(overlay) = buf.overlay.take()
+            && let Some(r) = finished
+                .iter_mut()
+                .find(|s| s.span_id == state.local_root_id)
+        {
+            apply_overlay(r, *overlay);
+        }
+        buf.root_finished |= root;
+        let rates = buf.rates;
+        state.export(finished, rates, false);
+    }
+
     /// Counts `n` more local spans open (spans a closing group leaves unfinished).
     pub(crate) fn add_open(&self, n: usize) {
         self.open.fetch_add(n, Ordering::Relaxed);

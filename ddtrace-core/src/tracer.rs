@@ -3,7 +3,9 @@
 
 use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
+
+use crate::clock::Instant;
 
 use crate::config::Config;
 use crate::context::CtxInner;
@@ -104,6 +106,7 @@ impl Tracer {
 
     fn from_parts(config: Config, exporter: Box<dyn Exporter>, rates: Arc<AgentRates>) -> Tracer {
         error::install_panic_hook();
+        crate::clock::calibrate();
         let exporter: Box<dyn Exporter> = if config.enabled {
             exporter
         } else {
@@ -383,7 +386,7 @@ impl<'a> SpanBuilder<'a> {
 
     /// Starts an owned span, not active until entered.
     pub fn start(self) -> Span {
-        Span::new(self.open().map(Box::new))
+        Span::new(self.open().and_then(Opened::into_open).map(Box::new))
     }
 
     /// Starts the span and makes it active on this thread until the guard drops.
@@ -402,16 +405,22 @@ impl<'a> SpanBuilder<'a> {
         } else {
             self
         };
-        match builder.open() {
-            Some(open) => match context::push_local(open) {
-                0 => SpanGuard::noop(),
-                key => SpanGuard::new(key),
-            },
-            None => SpanGuard::noop(),
+        let key = match builder.open() {
+            Some(Opened::Child(open)) => context::push_local(open),
+            Some(Opened::Root {
+                spans,
+                started,
+                trace,
+            }) => context::push_root(spans, started, trace),
+            None => 0,
+        };
+        match key {
+            0 => SpanGuard::noop(),
+            key => SpanGuard::new(key),
         }
     }
 
-    fn open(self) -> Option<OpenSpan> {
+    fn open(self) -> Option<Opened> {
         let SpanBuilder { tracer, options } = self;
         if let Some(t) = tracer
             && !t.inner.config.enabled
@@ -429,7 +438,7 @@ impl<'a> SpanBuilder<'a> {
                 trace,
                 span_id,
                 service,
-            }) => Some(start_child(trace, span_id, service, options)),
+            }) => Some(Opened::Child(start_child(trace, span_id, service, options))),
             Some(Parent::Remote(remote)) => start_root(&resolve(tracer)?, options, Some(&remote)),
             None => start_root(&resolve(tracer)?, options, None),
         }
@@ -569,7 +578,7 @@ fn start_root(
     tracer: &Arc<TracerInner>,
     options: SpanOptions,
     remote: Option<&crate::context::RemoteContext>,
-) -> Option<OpenSpan> {
+) -> Option<Opened> {
     let now = Instant::now();
     let anchor_ns = crate::clock::wall_ns(now);
     let span_id = crate::id::span_id();
@@ -633,47 +642,90 @@ fn start_root(
         },
     );
     let service = options.service.unwrap_or_else(|| tracer.service.clone());
-    let mut open = OpenSpan {
-        data: span_data(
-            trace_id,
-            span_id,
-            parent_id,
-            service,
-            anchor_ns,
-            options.name,
-        ),
-        started: now,
-        trace,
-    };
-    open.data.links = links;
+    // Built in place, in the buffer that becomes its chunk when it is started active.
+    let mut spans = trace.span_buffer(1);
+    spans.push(span_data(
+        trace_id,
+        span_id,
+        parent_id,
+        service,
+        anchor_ns,
+        options.name,
+    ));
+    let mut started = now;
+    let data = spans.last_mut()?;
+    data.links = links;
     if let Some(r) = remote {
         for (k, v) in r.local_root_tags.iter() {
-            open.data
-                .meta
+            data.meta
                 .insert(Str::Owned(k.to_owned()), Str::Owned(v.clone()));
         }
     }
     if let Some(extra) = options.extra {
-        let mut started = open.started;
-        apply_extras(&mut open.view(), &mut started, *extra, now);
-        open.started = started;
+        apply_extras(
+            &mut SpanMut {
+                data: &mut *data,
+                trace: &trace,
+            },
+            &mut started,
+            *extra,
+            now,
+        );
     }
     // The sampling decision, once per trace, before anything can be injected: unless upstream
     // decided (honoured, not redone) or a start tag asked for a manual keep or drop.
     let upstream_decided = remote.is_some_and(|r| r.sampling_priority.is_some());
-    if !upstream_decided && open.trace.mechanism() != Some(MECHANISM_MANUAL) {
+    if !upstream_decided && trace.mechanism() != Some(MECHANISM_MANUAL) {
         let decision = tracer.sampler.decide(&SamplingInput {
             trace_id,
-            service: &open.data.service,
-            name: &open.data.name,
-            resource: &open.data.resource,
-            meta: &open.data.meta,
-            metrics: &open.data.metrics,
+            service: &data.service,
+            name: &data.name,
+            resource: &data.resource,
+            meta: &data.meta,
+            metrics: &data.metrics,
             env: tracer.env,
         });
-        open.trace.set_decision(&decision);
+        trace.set_decision(&decision);
     }
-    Some(open)
+    Some(Opened::Root {
+        spans,
+        started,
+        trace,
+    })
+}
+
+/// A span just started, not yet handed to its holder.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "moved once, right away; boxing the child would cost the allocation avoided here"
+)]
+enum Opened {
+    /// A child of a span of this process.
+    Child(OpenSpan),
+    /// The local root of a new trace, alone in the buffer that becomes its group's.
+    Root {
+        spans: Vec<SpanData>,
+        started: Instant,
+        trace: Arc<TraceState>,
+    },
+}
+
+impl Opened {
+    /// The span as an owned span's state.
+    fn into_open(self) -> Option<OpenSpan> {
+        match self {
+            Opened::Child(open) => Some(open),
+            Opened::Root {
+                mut spans,
+                started,
+                trace,
+            } => Some(OpenSpan {
+                data: spans.pop()?,
+                started,
+                trace,
+            }),
+        }
+    }
 }
 
 fn span_data(
