@@ -386,7 +386,7 @@ impl<'a> SpanBuilder<'a> {
 
     /// Starts an owned span, not active until entered.
     pub fn start(self) -> Span {
-        Span::new(self.open().and_then(Opened::into_open).map(Box::new))
+        Span::new(self.open(false).and_then(Opened::into_open).map(Box::new))
     }
 
     /// Starts the span and makes it active on this thread until the guard drops.
@@ -405,7 +405,7 @@ impl<'a> SpanBuilder<'a> {
         } else {
             self
         };
-        let key = match builder.open() {
+        let key = match builder.open(true) {
             Some(Opened::Child(open)) => context::push_local(open),
             Some(Opened::Root {
                 spans,
@@ -420,7 +420,8 @@ impl<'a> SpanBuilder<'a> {
         }
     }
 
-    fn open(self) -> Option<Opened> {
+    /// Starts the span; `local` says it will be active on this thread (a guard).
+    fn open(self, local: bool) -> Option<Opened> {
         let SpanBuilder { tracer, options } = self;
         if let Some(t) = tracer
             && !t.inner.config.enabled
@@ -439,8 +440,10 @@ impl<'a> SpanBuilder<'a> {
                 span_id,
                 service,
             }) => Some(Opened::Child(start_child(trace, span_id, service, options))),
-            Some(Parent::Remote(remote)) => start_root(&resolve(tracer)?, options, Some(&remote)),
-            None => start_root(&resolve(tracer)?, options, None),
+            Some(Parent::Remote(remote)) => {
+                start_root(&resolve(tracer)?, options, Some(&remote), local)
+            }
+            None => start_root(&resolve(tracer)?, options, None, local),
         }
     }
 }
@@ -578,6 +581,7 @@ fn start_root(
     tracer: &Arc<TracerInner>,
     options: SpanOptions,
     remote: Option<&crate::context::RemoteContext>,
+    local: bool,
 ) -> Option<Opened> {
     let now = Instant::now();
     let anchor_ns = crate::clock::wall_ns(now);
@@ -642,8 +646,13 @@ fn start_root(
         },
     );
     let service = options.service.unwrap_or_else(|| tracer.service.clone());
-    // Built in place, in the buffer that becomes its chunk when it is started active.
-    let mut spans = trace.span_buffer(1);
+    // Built in place, in the buffer that becomes its chunk when it is started active (an owned
+    // span takes it out, and leaves the exporter's recycled buffers to the guards).
+    let mut spans = if local {
+        trace.span_buffer(1)
+    } else {
+        Vec::with_capacity(1)
+    };
     spans.push(span_data(
         trace_id,
         span_id,
