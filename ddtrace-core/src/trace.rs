@@ -188,9 +188,10 @@ impl TraceState {
         }
     }
 
-    /// A buffer for `want` finished spans: one the exporter is done with if it is big enough
-    /// (see `Exporter::reuse_buffer`; a smaller one would be reallocated, its old bytes copied,
-    /// so a new one costs less), else a new one.
+    /// A buffer for the spans of this trace, `open` of them open now: one the exporter is
+    /// done with if it is big enough (see `Exporter::reuse_buffer`; a smaller one would be
+    /// reallocated, its old bytes copied, so a new one costs less), else a new one. The old
+    /// spans of a recycled buffer are dropped here, on the application thread.
     pub(crate) fn span_buffer(&self, open: usize) -> Vec<SpanData> {
         // Room for the spans open now, or for as many as the last chunk this thread exported
         // if more: traces of one shape then get their buffer once, not by doubling, and a
