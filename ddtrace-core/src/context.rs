@@ -48,6 +48,18 @@ pub(crate) struct LocalSpan {
     started: Instant,
 }
 
+impl LocalSpan {
+    /// The stack entry of span `key`, whose data is `spans[index]` of group `group`.
+    fn entry(key: u64, group: usize, index: usize, started: Instant) -> Entry {
+        Entry::Local(LocalSpan {
+            key,
+            group: group as u32,
+            index: index as u32,
+            started,
+        })
+    }
+}
+
 /// This thread's spans of one trace (see the module doc).
 struct Group {
     trace: Arc<TraceState>,
@@ -86,16 +98,9 @@ impl Stack {
     }
 
     /// Makes a span of `trace` (its data and start) active in this thread's group for the
-    /// trace, made if there is none; returns its key. A new group counts as one open span of
-    /// the trace; `counted` says the caller already counted the span (a new trace starts with
-    /// its root counted).
-    fn push_span(
-        &mut self,
-        trace: Arc<TraceState>,
-        counted: bool,
-        data: SpanData,
-        started: Instant,
-    ) -> u64 {
+    /// trace, made if there is none (a new group counts as one open span of the trace); returns
+    /// its key.
+    fn push_span(&mut self, trace: Arc<TraceState>, data: SpanData, started: Instant) -> u64 {
         let Stack { entries, groups } = self;
         let found = groups.iter_mut().enumerate().find_map(|(i, slot)| {
             let group = slot.as_mut()?;
@@ -103,17 +108,11 @@ impl Stack {
         });
         let (g, group) = match found {
             Some((i, group)) => {
-                if counted {
-                    // The group already stands for this span in the trace's count.
-                    trace.span_abandoned();
-                }
                 group.open += 1;
                 (i, group)
             }
             None => {
-                if !counted {
-                    trace.span_started();
-                }
+                trace.span_started();
                 let group = Group {
                     spans: trace.span_buffer(1),
                     trace,
@@ -124,15 +123,15 @@ impl Stack {
             }
         };
         let key = data.span_id;
-        let index = group.spans.len() as u32;
         group.spans.push(data);
-        entries.push(Entry::Local(LocalSpan {
-            key,
-            group: g as u32,
-            index,
-            started,
-        }));
+        entries.push(LocalSpan::entry(key, g, group.spans.len() - 1, started));
         key
+    }
+
+    /// A local span's trace and data.
+    fn local(&self, l: &LocalSpan) -> Option<(&Arc<TraceState>, &SpanData)> {
+        let group = self.group(l.group)?;
+        Some((&group.trace, group.spans.get(l.index as usize)?))
     }
 
     /// Takes the finished spans out of group `g` (the open ones stay, their entries renumbered).
@@ -261,12 +260,7 @@ pub(crate) fn start_in_group<O>(
             let started = make(options.take()?, parent, spans);
             *open += 1;
             let key = spans.last().map_or(0, |s| s.span_id);
-            entries.push(Entry::Local(LocalSpan {
-                key,
-                group: g,
-                index: (spans.len() - 1) as u32,
-                started,
-            }));
+            entries.push(LocalSpan::entry(key, g as usize, spans.len() - 1, started));
             Some(key)
         })
         .ok()
@@ -279,7 +273,7 @@ pub(crate) fn start_in_group<O>(
     }
 }
 
-/// Makes `open` (a span already counted open in its trace) active as a local span; returns
+/// Makes `open` (a span not yet counted open in its trace) active as a local span; returns
 /// its key. With no stack (the thread is being torn down) it is finished at once, so nothing
 /// is lost, and the key is 0.
 pub(crate) fn push_local(open: OpenSpan) -> u64 {
@@ -292,11 +286,12 @@ pub(crate) fn push_local(open: OpenSpan) -> u64 {
                 started,
                 trace,
             } = pending.take()?;
-            Some(stack.push_span(trace, true, data, started))
+            Some(stack.push_span(trace, data, started))
         })
         .ok()
         .flatten();
     if let Some(open) = pending {
+        open.trace.span_started();
         Box::new(open).finish(Instant::now());
     }
     key.unwrap_or(0)
@@ -320,12 +315,7 @@ pub(crate) fn push_root(spans: Vec<SpanData>, started: Instant, trace: Arc<Trace
                 root: false,
             };
             let g = insert_group(groups, group).0;
-            entries.push(Entry::Local(LocalSpan {
-                key,
-                group: g as u32,
-                index: 0,
-                started,
-            }));
+            entries.push(LocalSpan::entry(key, g, 0, started));
             Some(key)
         })
         .ok()
@@ -432,14 +422,6 @@ pub(crate) enum Parent {
     },
     /// A remote context: start a local root that continues it.
     Remote(Arc<RemoteContext>),
-}
-
-impl Stack {
-    /// A local span's trace and data.
-    fn local(&self, l: &LocalSpan) -> Option<(&Arc<TraceState>, &SpanData)> {
-        let group = self.group(l.group)?;
-        Some((&group.trace, group.spans.get(l.index as usize)?))
-    }
 }
 
 /// The parent a new span gets from this thread's active stack.

@@ -33,8 +33,8 @@ pub const MANUAL_DROP: &str = "manual.drop";
 
 /// A span between start and finish, owned by a [`Span`] (or a [`SharedSpan`]).
 ///
-/// Spans started active ([`SpanGuard`]) live inline in the thread's active stack instead (see
-/// [`context`]); both are reached through a [`SpanMut`].
+/// Spans started active ([`SpanGuard`]) keep their data in their thread's group of their trace
+/// instead (see [`context`]); both are reached through a [`SpanMut`].
 pub(crate) struct OpenSpan {
     pub(crate) data: SpanData,
     pub(crate) started: Instant,

@@ -68,6 +68,35 @@ struct TraceBuf {
     root_finished: bool,
 }
 
+impl TraceBuf {
+    /// Appends finished spans (the local root among them when `root`).
+    fn take_in(&mut self, mut spans: Vec<SpanData>, root: bool, local_root_id: u64) {
+        if self.finished.is_empty() {
+            std::mem::swap(&mut self.finished, &mut spans);
+        } else {
+            self.finished.append(&mut spans);
+        }
+        if root {
+            self.root_arrived(local_root_id);
+        }
+    }
+
+    /// The local root is now among the finished spans: changes made meanwhile from other
+    /// threads (the overlay) apply to it.
+    fn root_arrived(&mut self, local_root_id: u64) {
+        self.root_finished = true;
+        if let Some(overlay) = self.overlay.take()
+            && let Some(root) = self
+                .finished
+                .iter_mut()
+                .rev()
+                .find(|s| s.span_id == local_root_id)
+        {
+            apply_overlay(root, *overlay);
+        }
+    }
+}
+
 /// The state one trace shares between its spans in this process.
 pub(crate) struct TraceState {
     pub(crate) tracer: Arc<TracerInner>,
@@ -128,12 +157,6 @@ impl TraceState {
     /// Counts a new local span of this trace.
     pub(crate) fn span_started(&self) {
         self.open.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Uncounts a span counted by [`span_started`](Self::span_started) that joined a group
-    /// already counted.
-    pub(crate) fn span_abandoned(&self) {
-        self.open.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// The current sampling priority.
@@ -229,7 +252,7 @@ impl TraceState {
             }
             buf.finished.push(data);
             if root {
-                self.root_arrived(&mut buf);
+                buf.root_arrived(self.local_root_id);
             }
             let remaining = self.open.fetch_sub(1, Ordering::AcqRel).saturating_sub(1);
             self.ready(&mut buf, remaining)
@@ -243,17 +266,10 @@ impl TraceState {
     /// `context::Group`): all of them when `group_done` (the group, counted as one open span,
     /// is closed), else an early batch of a big group. `root` says whether the local root is
     /// among them.
-    pub(crate) fn absorb(&self, mut spans: Vec<SpanData>, group_done: bool, root: bool) {
+    pub(crate) fn absorb(&self, spans: Vec<SpanData>, group_done: bool, root: bool) {
         let chunk = {
             let mut buf = self.buf();
-            if buf.finished.is_empty() {
-                std::mem::swap(&mut buf.finished, &mut spans);
-            } else {
-                buf.finished.append(&mut spans);
-            }
-            if root {
-                self.root_arrived(&mut buf);
-            }
+            buf.take_in(spans, root, self.local_root_id);
             let remaining = if group_done {
                 self.open.fetch_sub(1, Ordering::AcqRel).saturating_sub(1)
             } else {
@@ -261,7 +277,6 @@ impl TraceState {
             };
             self.ready(&mut buf, remaining)
         };
-        drop(spans);
         if let Some((spans, rates, partial)) = chunk {
             self.export(spans, rates, partial);
         }
@@ -277,43 +292,14 @@ impl TraceState {
         // The group was the trace's last open span.
         *state.open.get_mut() = 0;
         let buf = state.buf.get_mut().unwrap_or_else(|p| p.into_inner());
-        let mut finished = std::mem::take(&mut buf.finished);
-        if finished.is_empty() {
-            finished = spans;
-        } else {
-            finished.extend(spans);
-        }
-        if root
-            && let Some(overlay) = buf.overlay.take()
-            && let Some(r) = finished
-                .iter_mut()
-                .find(|s| s.span_id == state.local_root_id)
-        {
-            apply_overlay(r, *overlay);
-        }
-        buf.root_finished |= root;
-        let rates = buf.rates;
+        buf.take_in(spans, root, state.local_root_id);
+        let (finished, rates) = (std::mem::take(&mut buf.finished), buf.rates);
         state.export(finished, rates, false);
     }
 
     /// Counts `n` more local spans open (spans a closing group leaves unfinished).
     pub(crate) fn add_open(&self, n: usize) {
         self.open.fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// The local root is now among the finished spans: changes made meanwhile from other
-    /// threads (the overlay) apply to it.
-    fn root_arrived(&self, buf: &mut TraceBuf) {
-        buf.root_finished = true;
-        if let Some(overlay) = buf.overlay.take()
-            && let Some(root) = buf
-                .finished
-                .iter_mut()
-                .rev()
-                .find(|s| s.span_id == self.local_root_id)
-        {
-            apply_overlay(root, *overlay);
-        }
     }
 
     /// The chunk to export, if the trace is complete (`remaining` open spans is 0) or holds

@@ -439,7 +439,14 @@ impl<'a> SpanBuilder<'a> {
                 trace,
                 span_id,
                 service,
-            }) => Some(Opened::Child(start_child(trace, span_id, service, options))),
+            }) => {
+                let open = start_child(trace, span_id, service, options)?;
+                if !local {
+                    // A guard's child is counted by its group instead.
+                    open.trace.span_started();
+                }
+                Some(Opened::Child(open))
+            }
             Some(Parent::Remote(remote)) => {
                 start_root(&resolve(tracer)?, options, Some(&remote), local)
             }
@@ -457,19 +464,23 @@ fn resolve(tracer: Option<&Tracer>) -> Option<Arc<TracerInner>> {
     inner.config.enabled.then_some(inner)
 }
 
+/// An owned child of `parent_id` in `trace`. Not counted open in the trace yet: the caller
+/// counts it, or hands it to this thread's group of the trace, which counts itself.
 fn start_child(
     trace: Arc<TraceState>,
     parent_id: u64,
     parent_service: Str,
     options: SpanOptions,
-) -> OpenSpan {
-    trace.span_started();
-    let (data, started) = child(&trace, parent_id, &parent_service, options);
-    OpenSpan {
-        data,
+) -> Option<OpenSpan> {
+    let mut slot = None;
+    let started = child(&trace, parent_id, parent_service, options, |d| {
+        slot.insert(d)
+    });
+    Some(OpenSpan {
+        data: slot?,
         started,
         trace,
-    }
+    })
 }
 
 /// A child of the active local span, pushed onto its group's buffer `out`; returns its start.
@@ -478,66 +489,39 @@ fn local_child(
     options: SpanOptions,
     out: &mut Vec<SpanData>,
 ) -> Instant {
-    let now = Instant::now();
-    let top_level = options
-        .service
-        .as_ref()
-        .is_some_and(|s| *s != parent.service);
-    let service = options.service.unwrap_or(parent.service);
-    // Built in place: a span's data is written once.
-    out.push(span_data(
-        parent.trace.trace_id,
-        crate::id::span_id(),
-        parent.span_id,
-        service,
-        crate::clock::wall_ns(now),
-        options.name,
-    ));
-    let mut started = now;
-    if let Some(data) = out.last_mut() {
-        child_options(
-            data,
-            parent.trace,
-            &mut started,
-            top_level,
-            options.extra,
-            now,
-        );
-    }
-    started
+    child(parent.trace, parent.span_id, parent.service, options, |d| {
+        out.push(d);
+        let last = out.len() - 1;
+        &mut out[last]
+    })
 }
 
-/// The data and start of a child of `parent_id` in `trace`.
-fn child(
+/// Builds a child of `parent_id` in `trace` and puts it where `place` says (built there, so
+/// a span's data is written once); returns its start.
+fn child<'a>(
     trace: &Arc<TraceState>,
     parent_id: u64,
-    parent_service: &Str,
+    parent_service: Str,
     options: SpanOptions,
-) -> (SpanData, Instant) {
+    place: impl FnOnce(SpanData) -> &'a mut SpanData,
+) -> Instant {
     let now = Instant::now();
     let top_level = options
         .service
         .as_ref()
-        .is_some_and(|s| s != parent_service);
-    let service = options.service.unwrap_or_else(|| parent_service.clone());
-    let mut data = span_data(
+        .is_some_and(|s| *s != parent_service);
+    let service = options.service.unwrap_or(parent_service);
+    let data = place(span_data(
         trace.trace_id,
         crate::id::span_id(),
         parent_id,
         service,
         crate::clock::wall_ns(now),
         options.name,
-    );
+    ));
     let mut started = now;
-    child_options(
-        &mut data,
-        trace,
-        &mut started,
-        top_level,
-        options.extra,
-        now,
-    );
-    (data, started)
+    child_options(data, trace, &mut started, top_level, options.extra, now);
+    started
 }
 
 /// What a child gets beyond its identity: `_dd.top_level` when its service differs from its
