@@ -510,13 +510,18 @@ mod tests {
         (front, go, found)
     }
 
-    #[test]
-    fn past_the_overload_mark_the_exporting_thread_encodes_and_the_books_balance() {
-        let finalizer = Arc::new(Finalizer::new(
+    /// The finalizer of service `svc`, configured from code only.
+    fn svc_finalizer() -> Arc<Finalizer> {
+        Arc::new(Finalizer::new(
             &Config::builder()
                 .service("svc")
                 .build_from(&std::collections::HashMap::<&str, &str>::new()),
-        ));
+        ))
+    }
+
+    #[test]
+    fn past_the_overload_mark_the_exporting_thread_encodes_and_the_books_balance() {
+        let finalizer = svc_finalizer();
         // 8 spans: the high-water mark is 1, the overload mark 2.
         let (front, go, found) = parked_front(8);
         // Overload encoding is off until the writer allows it: a raw chunk past the mark.
@@ -562,11 +567,7 @@ mod tests {
 
     #[test]
     fn encoded_chunks_over_their_cap_are_dropped_and_counted() {
-        let finalizer = Arc::new(Finalizer::new(
-            &Config::builder()
-                .service("svc")
-                .build_from(&std::collections::HashMap::<&str, &str>::new()),
-        ));
+        let finalizer = svc_finalizer();
         let (front, go, found) = parked_front(8);
         front
             .shared
