@@ -448,20 +448,26 @@ impl<'a> SpanBuilder<'a> {
                 Some(Opened::Child(open))
             }
             Some(Parent::Remote(remote)) => {
-                start_root(&resolve(tracer)?, options, Some(&remote), local)
+                with_tracer(tracer, |t| start_root(t, options, Some(&remote), local))
             }
-            None => start_root(&resolve(tracer)?, options, None, local),
+            None => with_tracer(tracer, |t| start_root(t, options, None, local)),
         }
     }
 }
 
-/// The given tracer, else the process-wide one; `None` when tracing is disabled.
-fn resolve(tracer: Option<&Tracer>) -> Option<Arc<TracerInner>> {
-    let inner = match tracer {
-        Some(t) => Arc::clone(&t.inner),
-        None => global().inner,
-    };
-    inner.config.enabled.then_some(inner)
+/// Runs `f` with the given tracer, else the process-wide one; `None` when tracing is disabled.
+/// The given one is borrowed: a new trace clones the tracer once, into its state.
+fn with_tracer<R>(
+    tracer: Option<&Tracer>,
+    f: impl FnOnce(&Arc<TracerInner>) -> Option<R>,
+) -> Option<R> {
+    match tracer {
+        Some(t) => t.inner.config.enabled.then(|| f(&t.inner))?,
+        None => {
+            let global = global();
+            global.inner.config.enabled.then(|| f(&global.inner))?
+        }
+    }
 }
 
 /// An owned child of `parent_id` in `trace`. Not counted open in the trace yet: the caller
@@ -472,12 +478,10 @@ fn start_child(
     parent_service: Str,
     options: SpanOptions,
 ) -> Option<OpenSpan> {
-    let mut slot = None;
-    let started = child(&trace, parent_id, parent_service, options, |d| {
-        slot.insert(d)
-    });
+    let mut slot = Vec::new();
+    let started = child(&trace, parent_id, parent_service, options, &mut slot);
     Some(OpenSpan {
-        data: slot?,
+        data: slot.pop()?,
         started,
         trace,
     })
@@ -489,21 +493,17 @@ fn local_child(
     options: SpanOptions,
     out: &mut Vec<SpanData>,
 ) -> Instant {
-    child(parent.trace, parent.span_id, parent.service, options, |d| {
-        out.push(d);
-        let last = out.len() - 1;
-        &mut out[last]
-    })
+    child(parent.trace, parent.span_id, parent.service, options, out)
 }
 
-/// Builds a child of `parent_id` in `trace` and puts it where `place` says (built there, so
-/// a span's data is written once); returns its start.
-fn child<'a>(
+/// Builds a child of `parent_id` in `trace` at the end of `out` (written there in place, so a
+/// span's data is written once); returns its start.
+fn child(
     trace: &Arc<TraceState>,
     parent_id: u64,
     parent_service: Str,
     options: SpanOptions,
-    place: impl FnOnce(SpanData) -> &'a mut SpanData,
+    out: &mut Vec<SpanData>,
 ) -> Instant {
     let now = Instant::now();
     let top_level = options
@@ -511,16 +511,24 @@ fn child<'a>(
         .as_ref()
         .is_some_and(|s| *s != parent_service);
     let service = options.service.unwrap_or(parent_service);
-    let data = place(span_data(
-        trace.trace_id,
-        crate::id::span_id(),
-        parent_id,
-        service,
-        crate::clock::wall_ns(now),
-        options.name,
-    ));
+    let trace_id = trace.trace_id;
+    let name = options.name;
+    // `extend` from `once_with` reserves first and then writes what the closure returns
+    // straight into the buffer; `push` would build the 500-byte record on the stack and copy it.
+    out.extend(std::iter::once_with(|| {
+        span_data(
+            trace_id,
+            crate::id::span_id(),
+            parent_id,
+            service,
+            crate::clock::wall_ns(now),
+            name,
+        )
+    }));
     let mut started = now;
-    child_options(data, trace, &mut started, top_level, options.extra, now);
+    if let Some(data) = out.last_mut() {
+        child_options(data, trace, &mut started, top_level, options.extra, now);
+    }
     started
 }
 
@@ -721,6 +729,7 @@ impl Opened {
     }
 }
 
+#[inline(always)]
 fn span_data(
     trace_id: crate::TraceId,
     span_id: u64,
