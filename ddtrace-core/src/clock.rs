@@ -35,14 +35,10 @@ impl Instant {
         Instant(clock().raw())
     }
 
-    /// The time from `earlier` to `self`, zero if `earlier` is later.
-    pub(crate) fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        clock().delta(earlier.0, self.0)
-    }
-
-    /// The time from `earlier` to `self`, `None` if `earlier` is later.
-    pub(crate) fn checked_duration_since(self, earlier: Instant) -> Option<Duration> {
-        (self >= earlier).then(|| self.saturating_duration_since(earlier))
+    /// The nanoseconds from `earlier` to `self`, zero if `earlier` is later.
+    #[inline]
+    pub(crate) fn nanos_since(self, earlier: Instant) -> u64 {
+        clock().delta_as_nanos(earlier.0, self.0)
     }
 
     /// `d` before `self`, `None` if that is before the clock's origin.
@@ -82,10 +78,12 @@ pub(crate) fn wall_ns(now: Instant) -> i64 {
     ANCHOR
         .try_with(|a| {
             if let Some((wall, at)) = a.get()
-                && let Some(age) = now.checked_duration_since(at)
-                && age < ANCHOR_MAX_AGE
+                && now >= at
             {
-                return wall.saturating_add(age.as_nanos() as i64);
+                let age = now.nanos_since(at);
+                if age < ANCHOR_MAX_AGE.as_nanos() as u64 {
+                    return wall.saturating_add(age as i64);
+                }
             }
             let wall = crate::span::unix_ns(SystemTime::now());
             a.set(Some((wall, now)));

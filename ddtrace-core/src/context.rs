@@ -273,6 +273,68 @@ pub(crate) fn start_in_group<O>(
     }
 }
 
+/// What [`start_named_in_group`] gives back when the span does not join a group.
+pub(crate) enum NotInGroup {
+    /// Nothing is active on this thread: the span is a new trace's root.
+    Root(Str),
+    /// Something other than a local span is active (or the stack is unavailable).
+    Other(Str),
+}
+
+/// Starts a child named `name` of the active span when that is a local span, with nothing
+/// else to set (what `trace(name)` does): like [`start_in_group`], with only the name to move
+/// in and out. Gives the name back, saying whether anything is active, otherwise.
+pub(crate) fn start_named_in_group(name: Str) -> Result<u64, NotInGroup> {
+    let mut name = Some(name);
+    let mut idle = false;
+    let key = STACK
+        .try_with(|cell| {
+            let mut stack = cell.try_borrow_mut().ok()?;
+            let Stack { entries, groups } = &mut *stack;
+            let Some(Entry::Local(top)) = entries.last() else {
+                idle = entries.is_empty();
+                return None;
+            };
+            let (g, index) = (top.group, top.index);
+            let Group {
+                trace, open, spans, ..
+            } = groups[g as usize].as_mut()?;
+            let parent = spans.get(index as usize)?;
+            let (parent_id, service) = (parent.span_id, parent.service.clone());
+            let started = Instant::now();
+            let (trace_id, name) = (trace.trace_id, name.take()?);
+            let span_id = crate::id::span_id();
+            // Written in place (see `tracer::Place`).
+            spans.extend(std::iter::once_with(|| {
+                crate::tracer::span_data(
+                    trace_id,
+                    span_id,
+                    parent_id,
+                    service,
+                    crate::clock::wall_ns(started),
+                    name,
+                )
+            }));
+            *open += 1;
+            entries.push(LocalSpan::entry(
+                span_id,
+                g as usize,
+                spans.len() - 1,
+                started,
+            ));
+            Some(span_id)
+        })
+        .ok()
+        .flatten();
+    match (key, name) {
+        (Some(key), _) => Ok(key),
+        (None, Some(name)) if idle => Err(NotInGroup::Root(name)),
+        (None, Some(name)) => Err(NotInGroup::Other(name)),
+        // Not reached: the name is taken only on the way to a push that cannot fail.
+        (None, None) => Ok(0),
+    }
+}
+
 /// Makes `open` (a span not yet counted open in its trace) active as a local span; returns
 /// its key. With no stack (the thread is being torn down) it is finished at once, so nothing
 /// is lost, and the key is 0.
@@ -348,12 +410,22 @@ pub(crate) fn finish_local(key: u64, end: End) {
         .try_with(|cell| {
             let mut stack = cell.try_borrow_mut().ok()?;
             let stack = &mut *stack;
-            let pos = stack
-                .entries
-                .iter()
-                .rposition(|e| matches!(e, Entry::Local(l) if l.key == key))?;
-            let Entry::Local(span) = stack.entries.remove(pos) else {
-                return None;
+            let span = match stack.entries.last() {
+                // Guards usually drop in reverse order: the span is on top.
+                Some(Entry::Local(l)) if l.key == key => match stack.entries.pop() {
+                    Some(Entry::Local(span)) => span,
+                    _ => return None,
+                },
+                _ => {
+                    let pos = stack
+                        .entries
+                        .iter()
+                        .rposition(|e| matches!(e, Entry::Local(l) if l.key == key))?;
+                    let Entry::Local(span) = stack.entries.remove(pos) else {
+                        return None;
+                    };
+                    span
+                }
             };
             let slot = stack.groups.get_mut(span.group as usize)?;
             let group = slot.as_mut()?;

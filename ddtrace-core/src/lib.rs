@@ -158,7 +158,12 @@ impl Drop for TracerGuard {
 /// Starts a span active until the guard drops: a child of the active span, or the root of a new
 /// trace of the process-wide tracer.
 pub fn trace(name: impl Into<Str>) -> SpanGuard {
-    span(name).enter()
+    match context::start_named_in_group(name.into()) {
+        Ok(key) => SpanGuard::new(key),
+        Err(context::NotInGroup::Root(name) | context::NotInGroup::Other(name)) => {
+            span(name).enter()
+        }
+    }
 }
 
 /// A span builder: a child of the active span unless told otherwise; a new trace goes to the

@@ -48,6 +48,7 @@ pub(crate) struct SpanMut<'a> {
 }
 
 impl SpanMut<'_> {
+    #[inline]
     pub(crate) fn set_tag(&mut self, key: Str, value: TagValue) {
         match &*key {
             MANUAL_KEEP => return self.trace.set_priority(USER_KEEP, MECHANISM_MANUAL),
@@ -101,7 +102,7 @@ pub(crate) fn close(data: &mut SpanData, started: Instant, end: Instant) {
     if std::thread::panicking() && !data.error {
         mark_error(data, error::current_panic());
     }
-    data.duration = end.saturating_duration_since(started).as_nanos() as i64;
+    data.duration = end.nanos_since(started).min(i64::MAX as u64) as i64;
 }
 
 /// The duration up to an explicit wall-clock end.
@@ -156,6 +157,7 @@ pub(crate) fn unix_ns(t: SystemTime) -> i64 {
 }
 
 /// Stores a tag where it belongs; a key lives in `meta` or in `metrics`, never both.
+#[inline]
 pub(crate) fn store_tag(span: &mut SpanData, key: Str, stored: Stored) {
     match stored {
         Stored::Meta(v) => {

@@ -38,6 +38,7 @@ pub(crate) enum Stored {
 
 impl TagValue {
     /// Where this value goes on a span.
+    #[inline]
     pub(crate) fn into_stored(self) -> Stored {
         match self {
             TagValue::Str(s) => Stored::Meta(s),

@@ -9,7 +9,7 @@ use crate::clock::Instant;
 
 use crate::config::Config;
 use crate::context::CtxInner;
-use crate::context::{self, Parent, SpanContext};
+use crate::context::{self, NotInGroup, Parent, SpanContext};
 use crate::error;
 use crate::exporter::{Exporter, NoopExporter};
 use crate::finalize::{Finalizer, TOP_LEVEL_KEY};
@@ -140,7 +140,17 @@ impl Tracer {
     /// Starts a span named `name` and makes it active until the guard drops (the reference's
     /// `with tracer.trace(name):`). It is a child of the active span, if any.
     pub fn trace(&self, name: impl Into<Str>) -> SpanGuard {
-        self.span(name).enter()
+        if !self.inner.config.enabled {
+            return SpanGuard::noop();
+        }
+        match context::start_named_in_group(name.into()) {
+            Ok(key) => SpanGuard::new(key),
+            Err(NotInGroup::Root(name)) => SpanGuard::new(
+                start_root(&self.inner, SpanOptions::new(name), None, true)
+                    .map_or(0, NewRoot::push),
+            ),
+            Err(NotInGroup::Other(name)) => self.span(name).enter_new(),
+        }
     }
 
     /// A builder for a span with a service, resource, type, explicit parent, start time, tags or
@@ -386,7 +396,10 @@ impl<'a> SpanBuilder<'a> {
 
     /// Starts an owned span, not active until entered.
     pub fn start(self) -> Span {
-        Span::new(self.open(false).and_then(Opened::into_open).map(Box::new))
+        Span::new(
+            self.open(false, |open| Some(Box::new(open)), NewRoot::into_open)
+                .flatten(),
+        )
     }
 
     /// Starts the span and makes it active on this thread until the guard drops.
@@ -405,23 +418,27 @@ impl<'a> SpanBuilder<'a> {
         } else {
             self
         };
-        let key = match builder.open(true) {
-            Some(Opened::Child(open)) => context::push_local(open),
-            Some(Opened::Root {
-                spans,
-                started,
-                trace,
-            }) => context::push_root(spans, started, trace),
-            None => 0,
-        };
-        match key {
-            0 => SpanGuard::noop(),
-            key => SpanGuard::new(key),
-        }
+        builder.enter_new()
     }
 
-    /// Starts the span; `local` says it will be active on this thread (a guard).
-    fn open(self, local: bool) -> Option<Opened> {
+    /// [`enter`](Self::enter) when the span does not join a group of this thread: a root, or
+    /// a child of something other than an active local span.
+    fn enter_new(self) -> SpanGuard {
+        SpanGuard::new(
+            self.open(true, context::push_local, NewRoot::push)
+                .unwrap_or(0),
+        )
+    }
+
+    /// Starts the span, handing it to `child` (a span of a trace of this process) or `root`
+    /// (the local root of a new trace); `local` says it will be active on this thread (a
+    /// guard). Each caller passes its own sinks, so the new span is moved once.
+    fn open<R>(
+        self,
+        local: bool,
+        child: impl FnOnce(OpenSpan) -> R,
+        root: impl FnOnce(NewRoot) -> R,
+    ) -> Option<R> {
         let SpanBuilder { tracer, options } = self;
         if let Some(t) = tracer
             && !t.inner.config.enabled
@@ -445,12 +462,12 @@ impl<'a> SpanBuilder<'a> {
                     // A guard's child is counted by its group instead.
                     open.trace.span_started();
                 }
-                Some(Opened::Child(open))
+                Some(child(open))
             }
             Some(Parent::Remote(remote)) => {
-                with_tracer(tracer, |t| start_root(t, options, Some(&remote), local))
+                with_tracer(tracer, |t| start_root(t, options, Some(&remote), local)).map(root)
             }
-            None => with_tracer(tracer, |t| start_root(t, options, None, local)),
+            None => with_tracer(tracer, |t| start_root(t, options, None, local)).map(root),
         }
     }
 }
@@ -478,13 +495,34 @@ fn start_child(
     parent_service: Str,
     options: SpanOptions,
 ) -> Option<OpenSpan> {
-    let mut slot = Vec::new();
+    let mut slot = None;
     let started = child(&trace, parent_id, parent_service, options, &mut slot);
     Some(OpenSpan {
-        data: slot.pop()?,
+        data: slot?,
         started,
         trace,
     })
+}
+
+/// Where a new span's record is written.
+trait Place {
+    /// Writes the record `make` returns; returns it.
+    fn put(&mut self, make: impl FnOnce() -> SpanData) -> Option<&mut SpanData>;
+}
+
+impl Place for Vec<SpanData> {
+    fn put(&mut self, make: impl FnOnce() -> SpanData) -> Option<&mut SpanData> {
+        // `extend` from `once_with` reserves first, then writes what `make` returns straight
+        // into the buffer; `push` would build the 500-byte record on the stack and copy it.
+        self.extend(std::iter::once_with(make));
+        self.last_mut()
+    }
+}
+
+impl Place for Option<SpanData> {
+    fn put(&mut self, make: impl FnOnce() -> SpanData) -> Option<&mut SpanData> {
+        Some(self.insert(make()))
+    }
 }
 
 /// A child of the active local span, pushed onto its group's buffer `out`; returns its start.
@@ -496,14 +534,14 @@ fn local_child(
     child(parent.trace, parent.span_id, parent.service, options, out)
 }
 
-/// Builds a child of `parent_id` in `trace` at the end of `out` (written there in place, so a
-/// span's data is written once); returns its start.
+/// Builds a child of `parent_id` in `trace` where `out` says (in a group's buffer, written
+/// there in place, so a span's data is written once); returns its start.
 fn child(
     trace: &Arc<TraceState>,
     parent_id: u64,
     parent_service: Str,
     options: SpanOptions,
-    out: &mut Vec<SpanData>,
+    out: &mut impl Place,
 ) -> Instant {
     let now = Instant::now();
     let top_level = options
@@ -513,9 +551,7 @@ fn child(
     let service = options.service.unwrap_or(parent_service);
     let trace_id = trace.trace_id;
     let name = options.name;
-    // `extend` from `once_with` reserves first and then writes what the closure returns
-    // straight into the buffer; `push` would build the 500-byte record on the stack and copy it.
-    out.extend(std::iter::once_with(|| {
+    let data = out.put(|| {
         span_data(
             trace_id,
             crate::id::span_id(),
@@ -524,9 +560,9 @@ fn child(
             crate::clock::wall_ns(now),
             name,
         )
-    }));
+    });
     let mut started = now;
-    if let Some(data) = out.last_mut() {
+    if let Some(data) = data {
         child_options(data, trace, &mut started, top_level, options.extra, now);
     }
     started
@@ -574,7 +610,7 @@ fn start_root(
     options: SpanOptions,
     remote: Option<&crate::context::RemoteContext>,
     local: bool,
-) -> Option<Opened> {
+) -> Option<NewRoot> {
     let now = Instant::now();
     let anchor_ns = crate::clock::wall_ns(now);
     let span_id = crate::id::span_id();
@@ -688,49 +724,39 @@ fn start_root(
         });
         trace.set_decision(&decision);
     }
-    Some(Opened::Root {
+    Some(NewRoot {
         spans,
         started,
         trace,
     })
 }
 
-/// A span just started, not yet handed to its holder.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "moved once, right away; boxing the child would cost the allocation avoided here"
-)]
-enum Opened {
-    /// A child of a span of this process.
-    Child(OpenSpan),
-    /// The local root of a new trace, alone in the buffer that becomes its group's.
-    Root {
-        spans: Vec<SpanData>,
-        started: Instant,
-        trace: Arc<TraceState>,
-    },
+/// The local root of a new trace, just started, alone in the buffer that becomes its group's
+/// when it is started active.
+struct NewRoot {
+    spans: Vec<SpanData>,
+    started: Instant,
+    trace: Arc<TraceState>,
 }
 
-impl Opened {
-    /// The span as an owned span's state.
-    fn into_open(self) -> Option<OpenSpan> {
-        match self {
-            Opened::Child(open) => Some(open),
-            Opened::Root {
-                mut spans,
-                started,
-                trace,
-            } => Some(OpenSpan {
-                data: spans.pop()?,
-                started,
-                trace,
-            }),
-        }
+impl NewRoot {
+    /// Makes the root active on this thread; returns its key (0 if it could not be).
+    fn push(self) -> u64 {
+        context::push_root(self.spans, self.started, self.trace)
+    }
+
+    /// The root as an owned span's state.
+    fn into_open(mut self) -> Option<Box<OpenSpan>> {
+        Some(Box::new(OpenSpan {
+            data: self.spans.pop()?,
+            started: self.started,
+            trace: self.trace,
+        }))
     }
 }
 
 #[inline(always)]
-fn span_data(
+pub(crate) fn span_data(
     trace_id: crate::TraceId,
     span_id: u64,
     parent_id: u64,
