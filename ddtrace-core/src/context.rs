@@ -231,20 +231,39 @@ pub(crate) struct LocalParent<'a> {
     pub(crate) service: Str,
 }
 
+/// What [`start_in_group`] gives back when the span does not join a group.
+pub(crate) enum NotInGroup<O> {
+    /// Nothing is active on this thread: the span is a new trace's root.
+    Root(O),
+    /// Something other than a local span is active (or the stack is unavailable).
+    Other(O),
+}
+
+impl<O> NotInGroup<O> {
+    /// What was given, whatever the reason.
+    pub(crate) fn into_inner(self) -> O {
+        match self {
+            NotInGroup::Root(o) | NotInGroup::Other(o) => o,
+        }
+    }
+}
+
 /// Starts a child of the active span when that is a local span, in one borrow of the stack:
 /// `make` pushes the child's data onto the group's buffer (where it stays until the group is
-/// handed over) and returns its start. Gives `options` back when the active entry is something
-/// else (or nothing).
+/// handed over) and returns its start. Gives `options` back, saying whether anything is active,
+/// otherwise. `options` is moved in and out, so the common `trace(name)` passes just the name.
 pub(crate) fn start_in_group<O>(
     options: O,
     make: impl FnOnce(O, LocalParent<'_>, &mut Vec<SpanData>) -> Instant,
-) -> Result<u64, O> {
+) -> Result<u64, NotInGroup<O>> {
     let mut options = Some(options);
+    let mut idle = false;
     let key = STACK
         .try_with(|cell| {
             let mut stack = cell.try_borrow_mut().ok()?;
             let Stack { entries, groups } = &mut *stack;
             let Some(Entry::Local(top)) = entries.last() else {
+                idle = entries.is_empty();
                 return None;
             };
             let (g, index) = (top.group, top.index);
@@ -267,70 +286,9 @@ pub(crate) fn start_in_group<O>(
         .flatten();
     match (key, options) {
         (Some(key), _) => Ok(key),
-        (None, Some(options)) => Err(options),
+        (None, Some(options)) if idle => Err(NotInGroup::Root(options)),
+        (None, Some(options)) => Err(NotInGroup::Other(options)),
         // Not reached: the options are taken only on the way to a push that cannot fail.
-        (None, None) => Ok(0),
-    }
-}
-
-/// What [`start_named_in_group`] gives back when the span does not join a group.
-pub(crate) enum NotInGroup {
-    /// Nothing is active on this thread: the span is a new trace's root.
-    Root(Str),
-    /// Something other than a local span is active (or the stack is unavailable).
-    Other(Str),
-}
-
-/// Starts a child named `name` of the active span when that is a local span, with nothing
-/// else to set (what `trace(name)` does): like [`start_in_group`], with only the name to move
-/// in and out. Gives the name back, saying whether anything is active, otherwise.
-pub(crate) fn start_named_in_group(name: Str) -> Result<u64, NotInGroup> {
-    let mut name = Some(name);
-    let mut idle = false;
-    let key = STACK
-        .try_with(|cell| {
-            let mut stack = cell.try_borrow_mut().ok()?;
-            let Stack { entries, groups } = &mut *stack;
-            let Some(Entry::Local(top)) = entries.last() else {
-                idle = entries.is_empty();
-                return None;
-            };
-            let (g, index) = (top.group, top.index);
-            let Group {
-                trace, open, spans, ..
-            } = groups[g as usize].as_mut()?;
-            let parent = spans.get(index as usize)?;
-            let (parent_id, service) = (parent.span_id, parent.service.clone());
-            let started = Instant::now();
-            let (trace_id, name) = (trace.trace_id, name.take()?);
-            let span_id = crate::id::span_id();
-            // Written in place (see `tracer::Place`).
-            spans.extend(std::iter::once_with(|| {
-                crate::tracer::span_data(
-                    trace_id,
-                    span_id,
-                    parent_id,
-                    service,
-                    crate::clock::wall_ns(started),
-                    name,
-                )
-            }));
-            *open += 1;
-            entries.push(LocalSpan::entry(
-                span_id,
-                g as usize,
-                spans.len() - 1,
-                started,
-            ));
-            Some(span_id)
-        })
-        .ok()
-        .flatten();
-    match (key, name) {
-        (Some(key), _) => Ok(key),
-        (None, Some(name)) if idle => Err(NotInGroup::Root(name)),
-        (None, Some(name)) => Err(NotInGroup::Other(name)),
-        // Not reached: the name is taken only on the way to a push that cannot fail.
         (None, None) => Ok(0),
     }
 }

@@ -158,11 +158,9 @@ impl Drop for TracerGuard {
 /// Starts a span active until the guard drops: a child of the active span, or the root of a new
 /// trace of the process-wide tracer.
 pub fn trace(name: impl Into<Str>) -> SpanGuard {
-    match context::start_named_in_group(name.into()) {
+    match context::start_in_group(name.into(), tracer::named_child) {
         Ok(key) => SpanGuard::new(key),
-        Err(context::NotInGroup::Root(name) | context::NotInGroup::Other(name)) => {
-            span(name).enter()
-        }
+        Err(not_in_group) => span(not_in_group.into_inner()).enter(),
     }
 }
 

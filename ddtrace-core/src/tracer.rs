@@ -143,7 +143,7 @@ impl Tracer {
         if !self.inner.config.enabled {
             return SpanGuard::noop();
         }
-        match context::start_named_in_group(name.into()) {
+        match context::start_in_group(name.into(), named_child) {
             Ok(key) => SpanGuard::new(key),
             Err(NotInGroup::Root(name)) => SpanGuard::new(
                 start_root(&self.inner, SpanOptions::new(name), None, true)
@@ -413,7 +413,7 @@ impl<'a> SpanBuilder<'a> {
                 local_child(parent, b.options, out)
             }) {
                 Ok(key) => return SpanGuard::new(key),
-                Err(builder) => builder,
+                Err(not_in_group) => not_in_group.into_inner(),
             }
         } else {
             self
@@ -532,6 +532,28 @@ fn local_child(
     out: &mut Vec<SpanData>,
 ) -> Instant {
     child(parent.trace, parent.span_id, parent.service, options, out)
+}
+
+/// A child named `name` of the active local span, with nothing else to set (what
+/// `trace(name)` makes), pushed onto its group's buffer `out`; returns its start.
+pub(crate) fn named_child(
+    name: Str,
+    parent: context::LocalParent<'_>,
+    out: &mut Vec<SpanData>,
+) -> Instant {
+    let started = Instant::now();
+    let (trace_id, span_id) = (parent.trace.trace_id, crate::id::span_id());
+    out.put(|| {
+        span_data(
+            trace_id,
+            span_id,
+            parent.span_id,
+            parent.service,
+            crate::clock::wall_ns(started),
+            name,
+        )
+    });
+    started
 }
 
 /// Builds a child of `parent_id` in `trace` where `out` says (in a group's buffer, written
@@ -756,7 +778,7 @@ impl NewRoot {
 }
 
 #[inline(always)]
-pub(crate) fn span_data(
+fn span_data(
     trace_id: crate::TraceId,
     span_id: u64,
     parent_id: u64,
