@@ -3,58 +3,20 @@
 //!
 //! Run: `cargo bench -p ddtrace-core --bench span`
 //!
-//! The exporter is a bounded crossbeam channel drained by a background thread, the shape of the
-//! agent writer's hand-over, so the cost of handing a trace over is the real one; like the agent
-//! writer, the consumer hands the span buffers back (`Exporter::reuse_buffer`) rather
-//! than freeing them on its thread.
+//! The exporter (`support`) is a bounded crossbeam channel drained by a background thread, the
+//! shape of the agent writer's hand-over, so the cost of handing a trace over is the real one;
+//! like the agent writer, the consumer hands the span buffers back (`Exporter::reuse_buffer`)
+//! rather than freeing them on its thread.
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use std::hint::black_box;
-use std::thread;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
-use ddtrace_core::{Config, Exporter, SpanData, TraceChunk, Tracer};
+use ddtrace_core::{Config, Tracer};
 
-struct ChannelExporter {
-    tx: Sender<TraceChunk>,
-    recycled: Receiver<Vec<SpanData>>,
-}
-
-impl Exporter for ChannelExporter {
-    fn export(&self, chunk: TraceChunk) {
-        match self.tx.try_send(chunk) {
-            Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
-        }
-    }
-
-    fn reuse_buffer(&self) -> Option<Vec<SpanData>> {
-        self.recycled.try_recv().ok()
-    }
-}
-
-fn tracer() -> Tracer {
-    let (tx, rx) = bounded::<TraceChunk>(4096);
-    let (recycle, recycled) = bounded::<Vec<SpanData>>(2048);
-    // Like the agent writer: the consumer drains on a timer instead of parking on the channel,
-    // so a send never has to wake it with a system call, and hands small buffers back.
-    thread::spawn(move || {
-        loop {
-            thread::sleep(std::time::Duration::from_millis(1));
-            for chunk in rx.try_iter() {
-                let spans = chunk.spans;
-                if spans.capacity() <= 16 {
-                    let _ = recycle.try_send(spans);
-                }
-            }
-        }
-    });
-    let config = Config::builder()
-        .service("bench-svc")
-        .build_from(&std::collections::HashMap::<&str, &str>::new());
-    Tracer::with_exporter(config, ChannelExporter { tx, recycled })
-}
+mod support;
+use support::tracer;
 
 fn spans(c: &mut Criterion) {
     let tracer = tracer();

@@ -1,0 +1,75 @@
+//! The span bench's shapes in a plain loop, for counting instructions (noise-free, unlike time
+//! on a shared machine) or profiling. Run each shape for two iteration counts under cachegrind;
+//! the difference, divided by the difference in iterations, is the cost of one iteration
+//! without the start-up (threads, and the clock calibration, whose length varies: hence the
+//! large difference in iterations):
+//!
+//! ```sh
+//! cargo build --release -p ddtrace-core --example span_loop
+//! for n in 20000 220000; do
+//!   valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=cg.$n \
+//!     target/release/examples/span_loop nested $n
+//! done
+//! # instructions per nested trace: (I refs of cg.220000 - I refs of cg.20000) / 200000
+//! ```
+//!
+//! Arguments: the shape (`single`: one span with 2 string tags and 1 numeric tag; `nested`: a
+//! 10-span trace; `bare`: one span without tags) and the number of iterations (default 100000).
+//! Prints the wall time per span, which under cachegrind means nothing.
+
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::time::Instant;
+
+#[path = "../benches/support/mod.rs"]
+mod support;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let shape = args.next().unwrap_or_else(|| "single".to_owned());
+    let n: u64 = match args.next().map(|a| a.parse()) {
+        None => 100_000,
+        Some(Ok(n)) => n,
+        Some(Err(e)) => {
+            eprintln!("span_loop: the iteration count is not a number ({e})");
+            std::process::exit(2);
+        }
+    };
+    let tracer = support::tracer();
+    let started = Instant::now();
+    let spans_per_iteration = match shape.as_str() {
+        "single" => {
+            for _ in 0..n {
+                let span = tracer.trace(black_box("http.request"));
+                span.set_tag("http.method", "GET");
+                span.set_tag("http.route", "/users/:id");
+                span.set_tag("http.status_code", 200);
+            }
+            1
+        }
+        "bare" => {
+            for _ in 0..n {
+                let _span = tracer.trace(black_box("http.request"));
+            }
+            1
+        }
+        "nested" => {
+            for _ in 0..n {
+                let _root = tracer.trace("request");
+                for _ in 0..3 {
+                    let _a = tracer.trace("service.call");
+                    let _b = tracer.trace("db.query");
+                    let _c = tracer.trace("cache.get");
+                }
+            }
+            10
+        }
+        other => {
+            eprintln!("span_loop: unknown shape {other:?} (single, bare or nested)");
+            std::process::exit(2);
+        }
+    };
+    let per_span = started.elapsed().as_nanos() as f64 / (n * spans_per_iteration) as f64;
+    println!("{shape}: {n} iterations, {per_span:.1} ns a span");
+}
