@@ -270,11 +270,19 @@ fn client_builder(config: &Config) -> Result<(reqwest::ClientBuilder, String), S
     }
 }
 
-/// The client and its base URL. With the `tls` feature, the configured extra root CA
-/// certificate is trusted besides the platform's roots; if rustls refuses it (the PEM parsed,
-/// but is no usable certificate), that is reported once and the client trusts the platform's
-/// roots only.
+/// The client and its base URL. With the `tls` feature and an `https://` agent, the configured
+/// extra root CA certificate is trusted besides the platform's roots; if rustls refuses it (the
+/// PEM parsed, but is no usable certificate), that is reported once and the client trusts the
+/// platform's roots only. Other agents (`http://`, a Unix socket) get a client with no root
+/// certificates at all, so the platform's are not read and parsed for nothing.
 fn build_client(config: &Config) -> Result<(reqwest::Client, String), String> {
+    #[cfg(feature = "tls")]
+    if !uses_tls(config.agent()) {
+        // No root certificate is ever needed: don't load (read and parse) the platform's.
+        let (builder, base) = client_builder(config)?;
+        let builder = builder.tls_certs_only(std::iter::empty::<reqwest::Certificate>());
+        return Ok((builder.build().map_err(|e| describe(&e))?, base));
+    }
     #[cfg(feature = "tls")]
     if let Some(ca) = &config.agent_ca_cert {
         let (builder, base) = client_builder(config)?;
@@ -302,6 +310,17 @@ fn build_client(config: &Config) -> Result<(reqwest::Client, String), String> {
     let (builder, base) = client_builder(config)?;
     let client = builder.build().map_err(|e| describe(&e))?;
     Ok((client, base))
+}
+
+/// Whether requests to `agent` use TLS (an `https://` URL).
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
+fn uses_tls(agent: &AgentEndpoint) -> bool {
+    match agent {
+        AgentEndpoint::Http { url } => url
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://")),
+        AgentEndpoint::Unix { .. } => false,
+    }
 }
 
 /// A reqwest error with its causes (the top-level message alone is often just "error sending
@@ -332,6 +351,21 @@ impl FromStaticLowercase for HeaderName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_https_agents_use_tls() {
+        let http = |url: &str| AgentEndpoint::Http {
+            url: url.to_owned(),
+        };
+        assert!(uses_tls(&http("https://agent:8126")));
+        assert!(uses_tls(&http("HTTPS://agent:8126")));
+        assert!(!uses_tls(&http("http://agent:8126")));
+        assert!(!uses_tls(&http("http://https:8126")));
+        assert!(!uses_tls(&http("http")));
+        assert!(!uses_tls(&AgentEndpoint::Unix {
+            path: "/var/run/datadog/apm.socket".to_owned(),
+        }));
+    }
 
     #[test]
     fn status_classification() {
