@@ -353,3 +353,62 @@ fn a_finished_root_waiting_in_its_thread_buffer_still_takes_late_changes() {
         by_name(spans, "child").span_id
     );
 }
+
+/// `trace(name)` (the tracer's and the process-wide one) under each kind of active entry: a
+/// guard, an entered owned span, an attached local context, an attached remote context, a
+/// shared span, and nothing; each span lands under the parent it should, with its trace.
+#[test]
+fn trace_by_name_finds_its_parent_under_every_kind_of_active_entry() {
+    let (tracer, collector) = tracer_with(Config::builder().service("svc"));
+    let remote = ddtrace_core::SpanContext::remote(ddtrace_core::RemoteContext {
+        trace_id: ddtrace_core::TraceId::from_parts(0, 77),
+        span_id: 88,
+        ..Default::default()
+    });
+    {
+        let _alone = tracer.trace("alone");
+    }
+    {
+        let _guard = tracer.trace("guard");
+        let _under_guard = tracer.trace("under_guard");
+        // The process-wide entry point joins the active trace too (no global tracer needed).
+        drop(ddtrace_core::trace("global_under_under_guard"));
+    }
+    {
+        let mut owned = tracer.span("owned").start();
+        owned.in_scope(|| drop(tracer.trace("under_owned")));
+        let ctx = owned.context().unwrap();
+        owned.finish();
+        let _attached = ctx.attach();
+        drop(tracer.trace("under_local_context"));
+    }
+    {
+        let _attached = remote.attach();
+        drop(tracer.trace("under_remote_context"));
+    }
+    {
+        let shared = tracer.span("shared").start().into_shared();
+        let scope = shared.activate();
+        drop(tracer.trace("under_shared"));
+        drop(scope);
+        shared.finish();
+    }
+    let spans = collector.spans();
+    let span = |name| by_name(&spans, name);
+    assert_eq!(span("alone").parent_id, 0);
+    for (child, parent) in [
+        ("under_guard", "guard"),
+        ("global_under_under_guard", "under_guard"),
+        ("under_owned", "owned"),
+        ("under_local_context", "owned"),
+        ("under_shared", "shared"),
+    ] {
+        assert_eq!(span(child).parent_id, span(parent).span_id, "{child}");
+        assert_eq!(span(child).trace_id, span(parent).trace_id, "{child}");
+        assert_eq!(span(child).service, "svc", "{child}");
+    }
+    // A remote parent: the span is the local root of the upstream trace.
+    let continued = span("under_remote_context");
+    assert_eq!((continued.trace_id.low(), continued.parent_id), (77, 88));
+    assert_eq!(spans.len(), 10);
+}
