@@ -50,10 +50,13 @@ pub(crate) struct SpanMut<'a> {
 impl SpanMut<'_> {
     #[inline]
     pub(crate) fn set_tag(&mut self, key: Str, value: TagValue) {
-        match &*key {
-            MANUAL_KEEP => return self.trace.set_priority(USER_KEEP, MECHANISM_MANUAL),
-            MANUAL_DROP => return self.trace.set_priority(USER_REJECT, MECHANISM_MANUAL),
-            _ => {}
+        // Most keys are not `manual.*`: one byte rules them out.
+        if key.as_bytes().first() == Some(&b'm') {
+            match &*key {
+                MANUAL_KEEP => return self.trace.set_priority(USER_KEEP, MECHANISM_MANUAL),
+                MANUAL_DROP => return self.trace.set_priority(USER_REJECT, MECHANISM_MANUAL),
+                _ => {}
+            }
         }
         store_tag(self.data, key, value.into_stored());
     }

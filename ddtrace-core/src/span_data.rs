@@ -88,15 +88,25 @@ impl<V> TagMap<V> {
     }
 
     /// Inserts or replaces `key`, returning the previous value.
+    #[inline]
     pub fn insert(&mut self, key: impl Into<Str>, value: V) -> Option<V> {
         let key = key.into();
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => Some(std::mem::replace(v, value)),
+        match self.position(&key) {
+            Some(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             None => {
                 self.entries.push((key, value));
                 None
             }
         }
+    }
+
+    /// Where `key` is. Compares lengths first: most keys of a span differ in length.
+    #[inline]
+    fn position(&self, key: &str) -> Option<usize> {
+        let (len, bytes) = (key.len(), key.as_bytes());
+        self.entries
+            .iter()
+            .position(|(k, _)| k.len() == len && k.as_bytes() == bytes)
     }
 
     /// Inserts `key` only if it is absent; returns whether it was inserted.
@@ -112,17 +122,18 @@ impl<V> TagMap<V> {
 
     /// The value for `key`, if any.
     pub fn get(&self, key: &str) -> Option<&V> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        Some(&self.entries[self.position(key)?].1)
     }
 
     /// Whether `key` is present.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.entries.iter().any(|(k, _)| k == key)
+        self.position(key).is_some()
     }
 
     /// Removes `key`, returning its value.
+    #[inline]
     pub fn remove(&mut self, key: &str) -> Option<V> {
-        let pos = self.entries.iter().position(|(k, _)| k == key)?;
+        let pos = self.position(key)?;
         Some(self.entries.remove(pos).1)
     }
 
