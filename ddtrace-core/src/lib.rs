@@ -160,7 +160,8 @@ impl Drop for TracerGuard {
 pub fn trace(name: impl Into<Str>) -> SpanGuard {
     match context::start_in_group(name.into(), tracer::named_child) {
         Ok(key) => SpanGuard::new(key),
-        Err(not_in_group) => span(not_in_group.into_inner()).enter(),
+        // Not joining a group: `enter` would look the stack up again for nothing.
+        Err(not_in_group) => span(not_in_group.into_inner()).enter_new(),
     }
 }
 

@@ -423,7 +423,7 @@ impl<'a> SpanBuilder<'a> {
 
     /// [`enter`](Self::enter) when the span does not join a group of this thread: a root, or
     /// a child of something other than an active local span.
-    fn enter_new(self) -> SpanGuard {
+    pub(crate) fn enter_new(self) -> SpanGuard {
         SpanGuard::new(
             self.open(true, context::push_local, NewRoot::push)
                 .unwrap_or(0),
