@@ -2,7 +2,8 @@
 //! tracer reachable from anywhere, like the reference's `from ddtrace import tracer`.
 
 use std::cell::RefCell;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use crate::clock::Instant;
@@ -25,7 +26,6 @@ use crate::tag::TagValue;
 use crate::trace::{
     AUTO_KEEP, Decision, MECHANISM_DEFAULT, MECHANISM_MANUAL, SpanStats, TraceSeed, TraceState,
 };
-use crate::versioned::{Cache, Versioned};
 
 /// Shared state of a tracer.
 pub(crate) struct TracerInner {
@@ -810,16 +810,23 @@ fn explicit_start(t: SystemTime, now: Instant) -> (i64, Instant) {
     (unix_ns(t), now.checked_sub(ago).unwrap_or(now))
 }
 
-/// The process-wide tracer, once used or set. Each thread reads it from its own copy (see
-/// [`Versioned`]), so finding the tracer for a new trace takes no lock.
-static GLOBAL: OnceLock<Versioned<Option<Tracer>>> = OnceLock::new();
-
-thread_local! {
-    static GLOBAL_CACHE: Cache<Option<Tracer>> = const { RefCell::new(None) };
+/// The process-wide tracer, once used or set, and its generation (bumped by every
+/// replacement). Each thread keeps the last one it read, with its generation, as a weak
+/// reference (`GLOBAL_CACHE`): while the generation has not moved, finding the tracer takes one
+/// atomic load and no lock, and a replaced tracer is not kept alive by the threads that used it
+/// (it shuts down, delivering what it holds, once its last trace and handle are gone).
+struct GlobalSlot {
+    tracer: RwLock<Option<Tracer>>,
+    generation: AtomicU64,
 }
 
-fn global_slot() -> &'static Versioned<Option<Tracer>> {
-    GLOBAL.get_or_init(|| Versioned::new(None))
+static GLOBAL: GlobalSlot = GlobalSlot {
+    tracer: RwLock::new(None),
+    generation: AtomicU64::new(0),
+};
+
+thread_local! {
+    static GLOBAL_CACHE: RefCell<Option<(u64, Weak<TracerInner>)>> = const { RefCell::new(None) };
 }
 
 /// The process-wide tracer (the reference's `from ddtrace import tracer`).
@@ -827,21 +834,45 @@ fn global_slot() -> &'static Versioned<Option<Tracer>> {
 /// Until [`set_global_tracer`] is called it is built on first use from the environment
 /// (`DD_SERVICE`, `DD_TRACE_AGENT_URL`, ...), sending to the Datadog Agent.
 pub fn global() -> Tracer {
-    let slot = global_slot();
-    if let Some(tracer) = slot.with(&GLOBAL_CACHE, Option::clone) {
-        return tracer;
+    let generation = GLOBAL.generation.load(Ordering::Acquire);
+    let cached = GLOBAL_CACHE
+        .try_with(|cache| match &*cache.try_borrow().ok()? {
+            Some((g, tracer)) if *g == generation => tracer.upgrade(),
+            _ => None,
+        })
+        .ok()
+        .flatten();
+    if let Some(inner) = cached {
+        return Tracer { inner };
     }
-    // First use: build it, unless another thread did meanwhile.
-    slot.update(|existing| {
-        let tracer = existing.clone().unwrap_or_else(Tracer::from_env);
-        (Some(tracer.clone()), tracer)
-    })
+    let current = GLOBAL
+        .tracer
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let tracer = current.unwrap_or_else(|| {
+        // First use: build it, unless another thread did meanwhile.
+        let mut slot = GLOBAL.tracer.write().unwrap_or_else(|p| p.into_inner());
+        let tracer = slot.get_or_insert_with(Tracer::from_env).clone();
+        GLOBAL.generation.fetch_add(1, Ordering::AcqRel);
+        tracer
+    });
+    // Tagged with the generation read first: a replacement meanwhile is seen next time.
+    let _ = GLOBAL_CACHE.try_with(|cache| {
+        if let Ok(mut cache) = cache.try_borrow_mut() {
+            *cache = Some((generation, Arc::downgrade(&tracer.inner)));
+        }
+    });
+    tracer
 }
 
 /// Replaces the process-wide tracer; returns the previous one, if it had been used or set.
 /// Spans already started keep going to the tracer that started their trace.
 pub fn set_global_tracer(tracer: Tracer) -> Option<Tracer> {
-    global_slot().update(|existing| (Some(tracer), existing.clone()))
+    let mut slot = GLOBAL.tracer.write().unwrap_or_else(|p| p.into_inner());
+    let previous = slot.replace(tracer);
+    GLOBAL.generation.fetch_add(1, Ordering::AcqRel);
+    previous
 }
 
 /// The local root of the trace active on this thread.

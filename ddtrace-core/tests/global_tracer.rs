@@ -1,12 +1,32 @@
 //! The process-wide tracer: replacing it takes effect on threads that already used the old one
-//! (each thread keeps a copy, refreshed when the tracer is replaced). Its own file: it sets
-//! global state.
+//! (each thread keeps a copy, refreshed when the tracer is replaced), and those copies do not
+//! keep the old one alive. Its own file: it sets global state.
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // test helpers may fail loudly
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
-use ddtrace_core::{Collector, Config, Tracer};
+use ddtrace_core::{Collector, Config, Exporter, TraceChunk, Tracer};
+
+/// A collector that says when it is dropped (when its tracer is).
+struct Flagged {
+    collector: Collector,
+    dropped: Arc<AtomicBool>,
+}
+
+impl Exporter for Flagged {
+    fn export(&self, chunk: TraceChunk) {
+        self.collector.export(chunk);
+    }
+}
+
+impl Drop for Flagged {
+    fn drop(&mut self) {
+        self.dropped.store(true, Ordering::SeqCst);
+    }
+}
 
 fn tracer(service: &str) -> (Tracer, Collector) {
     let collector = Collector::new();
@@ -18,7 +38,17 @@ fn tracer(service: &str) -> (Tracer, Collector) {
 
 #[test]
 fn replacing_the_global_tracer_reaches_threads_that_used_the_old_one() {
-    let (first, first_spans) = tracer("first-svc");
+    let first_spans = Collector::new();
+    let first_dropped = Arc::new(AtomicBool::new(false));
+    let first = Tracer::with_exporter(
+        Config::builder()
+            .service("first-svc")
+            .build_from(&std::collections::HashMap::<&str, &str>::new()),
+        Flagged {
+            collector: first_spans.clone(),
+            dropped: Arc::clone(&first_dropped),
+        },
+    );
     let (second, second_spans) = tracer("second-svc");
     assert!(ddtrace_core::set_global_tracer(first).is_none());
 
@@ -38,6 +68,14 @@ fn replacing_the_global_tracer_reaches_threads_that_used_the_old_one() {
 
     let previous = ddtrace_core::set_global_tracer(second).unwrap();
     assert_eq!(previous.config().service(), "first-svc");
+    // Both threads still hold their copy of the first tracer (the worker has not traced since),
+    // and neither keeps it alive: dropping the last handle drops it.
+    assert!(!first_dropped.load(Ordering::SeqCst));
+    drop(previous);
+    assert!(
+        first_dropped.load(Ordering::SeqCst),
+        "the replaced tracer outlived its last handle"
+    );
     go.send("after").unwrap();
     finished.recv().unwrap();
     drop(ddtrace_core::trace("main.after"));
