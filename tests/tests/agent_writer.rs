@@ -165,9 +165,26 @@ fn exact_spans_over_v05() {
 /// must receive exactly what the writer itself would have sent.
 #[test]
 fn chunks_encoded_on_the_application_thread_arrive_exactly() {
+    overload(ApiVersion::V04, "/v0.4/traces");
+}
+
+/// The same over v0.5: the chunk the application thread encoded (always in v0.4) goes in a
+/// v0.4 payload of its own, beside the v0.5 ones.
+#[test]
+fn chunks_encoded_on_the_application_thread_arrive_exactly_beside_v05() {
+    overload(ApiVersion::V05, "/v0.5/traces");
+}
+
+/// Overload mode with payloads in `version`: the warm-up span, encoded by the writer, goes to
+/// `warm_up_path`; the two-span chunk the application encoded goes to `/v0.4/traces`.
+fn overload(version: ApiVersion, warm_up_path: &str) {
     let agent = start_agent(TestAgent::builder());
     let session = agent.session().unwrap();
-    let tracer = build(config(&agent.url(), &session).max_buffered_spans(4));
+    let tracer = build(
+        config(&agent.url(), &session)
+            .api_version(version)
+            .max_buffered_spans(4),
+    );
     // One span stays under the mark: the writer encodes it (and /info has answered after it).
     drop(tracer.trace("warm.up"));
     assert!(tracer.flush(WAIT));
@@ -186,7 +203,21 @@ fn chunks_encoded_on_the_application_thread_arrive_exactly() {
         .collect();
     assert_sandwich(&Value::Array(sandwich_only), root, child);
     let requests = session.recorded_requests().unwrap();
-    assert_headers(&requests, "/v0.4/traces", &session);
+    let to = |path: &str| -> Vec<RecordedRequest> {
+        requests
+            .iter()
+            .filter(|r| r.path() == path)
+            .cloned()
+            .collect()
+    };
+    if warm_up_path == "/v0.4/traces" {
+        assert_eq!(to("/v0.4/traces").len(), 2);
+    } else {
+        assert_eq!(to(warm_up_path).len(), 1, "the warm-up");
+        assert_headers(&to(warm_up_path), warm_up_path, &session);
+        assert_eq!(to("/v0.4/traces").len(), 1, "the application-encoded chunk");
+    }
+    assert_headers(&to("/v0.4/traces"), "/v0.4/traces", &session);
     assert_all_sent(&tracer, 2, 3);
     assert_eq!(session.trace_check_failures().unwrap_or(None), None);
 }

@@ -5,6 +5,10 @@
 //! one; a chunk that does not fit in an empty payload can never be sent and is dropped
 //! (`too_large`). While the agent has not yet accepted a v0.5 payload, the finalized chunks are
 //! kept beside the bytes, so a payload refused with 404/415 can be re-encoded in v0.4.
+//!
+//! Chunks that application threads encoded in v0.4 under overload (see `queue`) join the
+//! current payload when it is v0.4. When it is v0.5 they cannot (its strings live in a table
+//! of its own), so they fill a v0.4 payload beside it, sealed with it and sent to `/v0.4/traces`.
 
 use super::info::Negotiated;
 use crate::SpanData;
@@ -28,7 +32,8 @@ pub(crate) struct Pushed {
     pub(crate) sealed: Option<Payload>,
     /// The chunk alone is over the limit: it was dropped (its span count).
     pub(crate) too_large: Option<u64>,
-    /// A pre-encoded v0.4 chunk that could not join the current (v0.5) payload, sealed alone.
+    /// The v0.4 payload beside a v0.5 one (see the module doc), sealed because a pre-encoded
+    /// chunk did not fit in it.
     pub(crate) alone: Option<Payload>,
     /// The chunk's buffer once encoded (unless kept for re-encoding), for reuse.
     pub(crate) spent: Option<Vec<SpanData>>,
@@ -43,6 +48,31 @@ pub(crate) struct Batcher {
     kept: Vec<Vec<SpanData>>,
     traces: u64,
     spans: u64,
+    /// The v0.4 payload of pre-encoded chunks beside a v0.5 one, once there is one.
+    side: Option<Side>,
+}
+
+/// A v0.4 payload of chunks application threads encoded (see the module doc).
+#[derive(Debug)]
+struct Side {
+    encoder: PayloadEncoder,
+    traces: u64,
+    spans: u64,
+}
+
+impl Side {
+    fn seal(&mut self) -> Option<Payload> {
+        if self.traces == 0 {
+            return None;
+        }
+        Some(Payload {
+            body: self.encoder.take_bytes(),
+            version: ApiVersion::V04,
+            traces: std::mem::take(&mut self.traces),
+            spans: std::mem::take(&mut self.spans),
+            chunks: None,
+        })
+    }
 }
 
 impl Batcher {
@@ -54,6 +84,7 @@ impl Batcher {
             kept: Vec::new(),
             traces: 0,
             spans: 0,
+            side: None,
         }
     }
 
@@ -130,15 +161,20 @@ impl Batcher {
             }
             EncodedPush::Full | EncodedPush::TooLarge => out.too_large = Some(spans),
             EncodedPush::NotV04 => {
-                let mut alone = PayloadEncoder::new(ApiVersion::V04, self.negotiated.options);
-                if alone.try_push_encoded_v04(chunk, max) == EncodedPush::Pushed {
-                    out.alone = Some(Payload {
-                        body: alone.take_bytes(),
-                        version: ApiVersion::V04,
-                        traces: 1,
-                        spans,
-                        chunks: None,
-                    });
+                let options = self.negotiated.options;
+                let side = self.side.get_or_insert_with(|| Side {
+                    encoder: PayloadEncoder::new(ApiVersion::V04, options),
+                    traces: 0,
+                    spans: 0,
+                });
+                let mut result = side.encoder.try_push_encoded_v04(chunk, max);
+                if result == EncodedPush::Full {
+                    out.alone = side.seal();
+                    result = side.encoder.try_push_encoded_v04(chunk, max);
+                }
+                if result == EncodedPush::Pushed {
+                    side.traces += 1;
+                    side.spans += spans;
                 } else {
                     out.too_large = Some(spans);
                 }
@@ -157,13 +193,14 @@ impl Batcher {
         self.encoder.size_estimate()
     }
 
+    /// Whether nothing waits to be sealed (neither in the current payload nor beside it).
     pub(crate) fn is_empty(&self) -> bool {
-        self.traces == 0
+        self.traces == 0 && self.side.as_ref().is_none_or(|s| s.traces == 0)
     }
 
     /// Seals the current payload (if any chunk is in it) and starts an empty one.
     pub(crate) fn seal(&mut self) -> Option<Payload> {
-        if self.is_empty() {
+        if self.traces == 0 {
             return None;
         }
         let payload = Payload {
@@ -176,13 +213,22 @@ impl Batcher {
         Some(payload)
     }
 
-    /// Drops the current payload; returns its (traces, spans).
+    /// Seals the v0.4 payload beside a v0.5 one, if anything is in it.
+    pub(crate) fn seal_side(&mut self) -> Option<Payload> {
+        self.side.as_mut()?.seal()
+    }
+
+    /// Drops the current payload and the one beside it; returns their (traces, spans).
     pub(crate) fn discard(&mut self) -> (u64, u64) {
         self.encoder.clear();
         self.kept.clear();
+        let side = self
+            .side
+            .take()
+            .map_or((0, 0), |side| (side.traces, side.spans));
         (
-            std::mem::take(&mut self.traces),
-            std::mem::take(&mut self.spans),
+            std::mem::take(&mut self.traces) + side.0,
+            std::mem::take(&mut self.spans) + side.1,
         )
     }
 }
@@ -366,16 +412,42 @@ mod tests {
     }
 
     #[test]
-    fn an_encoded_chunk_meeting_a_v05_payload_goes_alone_in_v04() {
+    fn encoded_chunks_meeting_a_v05_payload_fill_a_v04_payload_beside_it() {
         let mut b = Batcher::new(negotiated(ApiVersion::V05, 1 << 20), true);
         b.push(vec![span(1, "a")], 0);
-        let pushed = b.push_encoded(&encoded(2, "b"), 1);
-        let alone = pushed.alone.unwrap();
-        assert_eq!(alone.version, ApiVersion::V04);
-        assert_eq!((alone.traces, alone.spans), (1, 1));
-        assert_eq!(decode_counts(&alone.body), [1]);
-        // The v0.5 payload is untouched.
+        for id in [2, 3] {
+            let pushed = b.push_encoded(&encoded(id, "b"), 1);
+            assert!(pushed.alone.is_none() && pushed.sealed.is_none());
+        }
+        // The v0.5 payload is untouched; the two chunks wait together in v0.4.
         let v05 = b.seal().unwrap();
-        assert_eq!((v05.version, v05.traces), (ApiVersion::V05, 1));
+        assert_eq!(
+            (v05.version, v05.traces, v05.spans),
+            (ApiVersion::V05, 1, 1)
+        );
+        assert!(!b.is_empty(), "the v0.4 payload beside it still waits");
+        let v04 = b.seal_side().unwrap();
+        assert_eq!(
+            (v04.version, v04.traces, v04.spans),
+            (ApiVersion::V04, 2, 2)
+        );
+        assert_eq!(decode_counts(&v04.body), [1, 1]);
+        assert!(b.is_empty());
+        assert!(b.seal_side().is_none());
+    }
+
+    #[test]
+    fn a_full_v04_payload_beside_a_v05_one_is_sealed_and_discard_counts_both() {
+        let one = encoded(2, "b").len();
+        // Room for about two encoded chunks per payload.
+        let mut b = Batcher::new(negotiated(ApiVersion::V05, 2 * one + 8), true);
+        b.push(vec![span(1, "a")], 0);
+        assert!(b.push_encoded(&encoded(2, "b"), 1).alone.is_none());
+        assert!(b.push_encoded(&encoded(3, "b"), 1).alone.is_none());
+        let full = b.push_encoded(&encoded(4, "b"), 1).alone.unwrap();
+        assert_eq!((full.version, full.traces), (ApiVersion::V04, 2));
+        // Chunk 4 started the next one; discarding drops it with the v0.5 payload.
+        assert_eq!(b.discard(), (2, 2));
+        assert!(b.is_empty());
     }
 }

@@ -10,11 +10,10 @@
 //!
 //! **Overload.** One writer thread cannot always keep up with several application threads that
 //! do nothing but make spans (two of them outrun it on two cores). Past the overload mark (a
-//! quarter of the span cap), an agent writer that sends v0.4 has the exporting thread finalize
-//! and encode its chunk itself
-//! ([`Queued::Encoded`]): the application pays that CPU instead of losing the trace, the chunk
-//! waits as compact bytes (about a third of the memory of its spans) and the writer only copies
-//! it into a payload. Encoded bytes have their own cap, the memory the span cap stands for
+//! quarter of the span cap), the agent writer has the exporting thread finalize and encode its
+//! chunk itself, in v0.4 ([`Queued::Encoded`]): the application pays that CPU instead of losing
+//! the trace, the chunk waits as compact bytes (about a third of the memory of its spans) and the
+//! writer only copies it into a payload (a v0.4 payload beside the v0.5 one when it sends v0.5). Encoded bytes have their own cap, the memory the span cap stands for
 //! ([`ENCODED_BYTES_PER_CAPPED_SPAN`] per span); past it, chunks are dropped and counted as
 //! before. Only while the agent answers: when it fails, encoding ahead would only build a
 //! backlog that cannot be sent.
@@ -59,7 +58,8 @@ const MAX_RECYCLED_CAPACITY: usize = 16;
 /// Encoded bytes past which the worker is woken (or a quarter of their cap, if less).
 const ENCODED_WAKE_BYTES: u64 = 1024 * 1024;
 
-/// [`Shared::help`]: application threads never encode (the JSON writer, v0.5, before `/info`).
+/// [`Shared::help`]: application threads never encode (the JSON writer, before `/info`, while
+/// the agent fails).
 const HELP_OFF: u8 = 0;
 /// [`Shared::help`]: encode v0.4 with span events in the meta `events` tag.
 const HELP_V04: u8 = 1;
@@ -158,7 +158,7 @@ impl Shared {
     }
 
     /// Lets exporting threads encode in v0.4 with `options` under overload, or stops them
-    /// (`None`: the writer sends v0.5, or does not encode msgpack at all).
+    /// (`None`: the agent does not answer, or the writer does not encode msgpack at all).
     pub(crate) fn set_help(&self, options: Option<EncodeOptions>) {
         let help = match options {
             None => HELP_OFF,

@@ -9,8 +9,9 @@
 //! are dropped (`queue_full`), so memory stays bounded when the agent is slow or down.
 //!
 //! Chunks that application threads encoded under overload (see `queue`) are appended to the
-//! current v0.4 payload as they are. The worker allows that only while the agent answers
-//! (`/info` or the last payload) and the payloads are v0.4.
+//! current v0.4 payload as they are, or, when the payloads are v0.5, to a v0.4 payload beside
+//! it (see `batch`). The worker allows that only while the agent answers (`/info` or the last
+//! payload).
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -282,6 +283,8 @@ impl Worker {
     fn seal(&mut self) {
         let sealed = self.batcher.seal();
         self.queue(sealed);
+        let side = self.batcher.seal_side();
+        self.queue(side);
     }
 
     /// Queues sealed payloads behind the others.
@@ -438,10 +441,12 @@ impl Worker {
     }
 
     /// Under overload, application threads may encode v0.4 chunks themselves (see `queue`):
-    /// allowed while the agent answers and the payloads are v0.4.
+    /// allowed while the agent answers. With v0.5 payloads they go to v0.4 payloads beside them
+    /// (see `batch`).
     fn update_help(&self, negotiated: Negotiated) {
-        let help = self.agent_ok && negotiated.version == ApiVersion::V04;
-        self.io.shared.set_help(help.then_some(negotiated.options));
+        self.io
+            .shared
+            .set_help(self.agent_ok.then_some(negotiated.options));
     }
 
     fn renegotiate(&mut self) {
