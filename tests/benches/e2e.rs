@@ -17,6 +17,7 @@
 //! | `--work-us X` | `E2E_WORK_US` | 0 | busy work (spinning) per trace before it, modelling a real application |
 //! | `--agent` | `E2E_AGENT=1` | off | send to the pinned `ddapm-test-agent` instead of the in-process receiver |
 //! | `--max-buffered N` | `E2E_MAX_BUFFERED` | the tracer's default | the writer's buffer cap in spans (`max_buffered_spans`) |
+//! | `--v05` | `E2E_V05=1` | off | ask for v0.5 payloads (`api_version`); the receiver and the agent list it |
 //!
 //! Each trace is a root span with 2 tags and 9 child spans with 1 tag each (the shape of the
 //! `agent_burst` test). By default the traces go to [`CountingReceiver`], an in-process HTTP
@@ -68,10 +69,11 @@ struct Options {
     work: Duration,
     agent: bool,
     max_buffered: Option<u64>,
+    v05: bool,
 }
 
-const USAGE: &str = "usage: e2e [--traces N] [--threads T] [--work-us X] [--agent] [--max-buffered N]\n\
-    (env: E2E_TRACES, E2E_THREADS, E2E_WORK_US, E2E_AGENT=1, E2E_MAX_BUFFERED)";
+const USAGE: &str = "usage: e2e [--traces N] [--threads T] [--work-us X] [--agent] [--max-buffered N] [--v05]\n\
+    (env: E2E_TRACES, E2E_THREADS, E2E_WORK_US, E2E_AGENT=1, E2E_MAX_BUFFERED, E2E_V05=1)";
 
 // The bench's own options (E2E_*), not tracer configuration.
 #[allow(clippy::disallowed_methods)]
@@ -103,6 +105,7 @@ fn parse_options() -> BoxResult<Option<Options>> {
     let mut work_us = env_number("E2E_WORK_US")?.unwrap_or(0);
     let mut agent = std::env::var("E2E_AGENT").is_ok_and(|v| v == "1" || v == "true");
     let mut max_buffered = env_number("E2E_MAX_BUFFERED")?;
+    let mut v05 = std::env::var("E2E_V05").is_ok_and(|v| v == "1" || v == "true");
     let mut bench_mode = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -112,6 +115,7 @@ fn parse_options() -> BoxResult<Option<Options>> {
             "--work-us" => work_us = parse_number(&arg, args.next())?,
             "--agent" => agent = true,
             "--max-buffered" => max_buffered = Some(parse_number(&arg, args.next())?),
+            "--v05" => v05 = true,
             // `cargo bench` passes `--bench`; `cargo test --benches` does not.
             "--bench" => bench_mode = true,
             "-h" | "--help" => {
@@ -136,6 +140,7 @@ fn parse_options() -> BoxResult<Option<Options>> {
         work: Duration::from_micros(work_us),
         agent,
         max_buffered,
+        v05,
     }))
 }
 
@@ -191,6 +196,9 @@ fn run(options: &Options) -> BoxResult<()> {
             .agent_url(agent.url())
             .test_session_token(session.token()),
     };
+    if options.v05 {
+        config = config.api_version(ddtrace_core::encode::ApiVersion::V05);
+    }
     if let Some(cap) = options.max_buffered {
         config = config.max_buffered_spans(usize::try_from(cap)?);
     }

@@ -98,7 +98,11 @@ fn serve(stream: TcpStream, counts: &Counts) {
         let answer = if path == "/info" {
             r#"{"endpoints":["/v0.4/traces","/v0.5/traces"],"span_events":true,"config":{}}"#
         } else {
-            let (chunks, spans) = count_v04(&body);
+            let (chunks, spans) = if path == "/v0.5/traces" {
+                count_v05(&body)
+            } else {
+                count_v04(&body)
+            };
             counts.requests.fetch_add(1, Ordering::Relaxed);
             counts.chunks.fetch_add(chunks, Ordering::Relaxed);
             counts.spans.fetch_add(spans, Ordering::Relaxed);
@@ -121,16 +125,39 @@ fn serve(stream: TcpStream, counts: &Counts) {
 /// (chunks, spans) of a v0.4 payload: `[[span, ...], ...]`.
 pub fn count_v04(body: &[u8]) -> (u64, u64) {
     let mut pos = 0;
-    let chunks = array_len(body, &mut pos);
+    let counts = count_chunks(body, &mut pos);
+    assert_eq!(pos, body.len(), "trailing bytes");
+    counts
+}
+
+/// (chunks, spans) of a v0.5 payload: `[[string, ...], [[span, ...], ...]]`.
+pub fn count_v05(body: &[u8]) -> (u64, u64) {
+    let mut pos = 0;
+    assert_eq!(
+        array_len(body, &mut pos),
+        2,
+        "a v0.5 payload is [strings, traces]"
+    );
+    let strings = array_len(body, &mut pos);
+    for _ in 0..strings {
+        skip(body, &mut pos);
+    }
+    let counts = count_chunks(body, &mut pos);
+    assert_eq!(pos, body.len(), "trailing bytes");
+    counts
+}
+
+/// (chunks, spans) of an array of chunks at `pos`, each an array of spans; moves `pos` past it.
+fn count_chunks(body: &[u8], pos: &mut usize) -> (u64, u64) {
+    let chunks = array_len(body, pos);
     let mut spans = 0;
     for _ in 0..chunks {
-        let n = array_len(body, &mut pos);
+        let n = array_len(body, pos);
         spans += n;
         for _ in 0..n {
-            skip(body, &mut pos);
+            skip(body, pos);
         }
     }
-    assert_eq!(pos, body.len(), "trailing bytes");
     (chunks, spans)
 }
 
@@ -197,4 +224,38 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ddtrace_core::encode::{ApiVersion, EncodeOptions, PayloadEncoder};
+    use ddtrace_core::{SpanData, TraceId};
+
+    fn chunk(spans: u64) -> Vec<SpanData> {
+        (1..=spans)
+            .map(|i| SpanData {
+                trace_id: TraceId::from_parts(0, 7),
+                span_id: i,
+                name: "op".into(),
+                service: "svc".into(),
+                resource: "res".into(),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    /// Both counters read what the tracer's own encoder writes.
+    #[test]
+    fn counts_v04_and_v05_payloads() {
+        for (version, count) in [
+            (ApiVersion::V04, count_v04 as fn(&[u8]) -> (u64, u64)),
+            (ApiVersion::V05, count_v05),
+        ] {
+            let mut payload = PayloadEncoder::new(version, EncodeOptions::new());
+            payload.push_chunk(&chunk(3));
+            payload.push_chunk(&chunk(2));
+            assert_eq!(count(&payload.finish()), (2, 5), "{version}");
+        }
+    }
 }

@@ -188,9 +188,13 @@ impl Batcher {
         self.encoder.recycle(body);
     }
 
-    /// The encoded size so far.
+    /// The encoded size so far (with the v0.4 payload beside a v0.5 one, sealed with it).
     pub(crate) fn size(&self) -> usize {
         self.encoder.size_estimate()
+            + self
+                .side
+                .as_ref()
+                .map_or(0, |side| side.encoder.size_estimate())
     }
 
     /// Whether nothing waits to be sealed (neither in the current payload nor beside it).
