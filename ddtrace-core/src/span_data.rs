@@ -147,6 +147,12 @@ impl<V> TagMap<V> {
         self.entries.is_empty()
     }
 
+    /// The entries as stored (keys as [`Str`], telling `'static` strings apart), in insertion
+    /// order.
+    pub(crate) fn entries(&self) -> impl ExactSizeIterator<Item = (&Str, &V)> + '_ {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
     /// Iterates over `(key, value)` in insertion order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &V)> + '_ {
         self.entries.iter().map(|(k, v)| (k.as_ref(), v))

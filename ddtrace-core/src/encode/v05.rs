@@ -7,6 +7,7 @@ use super::{
     container_header_len, json, put_array_len, put_f64, put_map_len, put_sint, put_str, put_uint,
 };
 use crate::SpanData;
+use crate::span_data::Str;
 
 /// The meta key that carries span links as JSON (v0.5 has no links field).
 pub const SPAN_LINKS_META_KEY: &str = "_dd.span_links";
@@ -17,15 +18,26 @@ pub const EVENTS_META_KEY: &str = super::v04::EVENTS_META_KEY;
 /// The number of fields of a v0.5 span array.
 const SPAN_FIELDS: usize = 12;
 
+/// Slots of [`StringTable`]'s cache of `'static` strings.
+const STATIC_SLOTS: usize = 256;
+
 /// The v0.5 string table: each distinct string once, `""` at index 0.
 ///
 /// Strings are msgpack-encoded as they are added, so the table's encoded size is always known
 /// and writing it out is one copy.
+///
+/// Most strings of a span are `'static` (names, tag keys, the interned service): those are
+/// looked up first in a small cache keyed by their address and length, which stay valid and
+/// unique for the life of the process, so a hit costs no hashing. Owned strings (and misses) go
+/// through the hash map, whose SipHash keeps strings an attacker controls (a URL in a tag)
+/// from degrading it.
 #[derive(Debug, Clone)]
 pub struct StringTable {
     index: HashMap<String, u32>,
     /// The msgpack str encodings of the strings, in index order (without the array header).
     encoded: Vec<u8>,
+    /// `(address, length, index)` of `'static` strings already in the table; length 0 is empty.
+    statics: Box<[(usize, usize, u32); STATIC_SLOTS]>,
 }
 
 impl Default for StringTable {
@@ -40,6 +52,7 @@ impl StringTable {
         let mut table = StringTable {
             index: HashMap::new(),
             encoded: Vec::new(),
+            statics: Box::new([(0, 0, 0); STATIC_SLOTS]),
         };
         table.intern("");
         table
@@ -53,6 +66,26 @@ impl StringTable {
         let i = super::len32(self.index.len());
         self.index.insert(s.to_owned(), i);
         put_str(&mut self.encoded, s);
+        i
+    }
+
+    /// The index of `s`, through the cache of `'static` strings when `s` is one.
+    #[inline]
+    pub(crate) fn intern_str(&mut self, s: &Str) -> u32 {
+        let Str::Borrowed(s) = s else {
+            return self.intern(s);
+        };
+        let (address, len) = (s.as_ptr() as usize, s.len());
+        if len == 0 {
+            return 0;
+        }
+        let slot = ((address >> 3) ^ len) % STATIC_SLOTS;
+        let (cached_address, cached_len, i) = self.statics[slot];
+        if cached_address == address && cached_len == len {
+            return i;
+        }
+        let i = self.intern(s);
+        self.statics[slot] = (address, len, i);
         i
     }
 
@@ -80,7 +113,12 @@ impl StringTable {
     pub fn clear(&mut self) {
         self.index.clear();
         self.encoded.clear();
+        self.forget_statics();
         self.intern("");
+    }
+
+    fn forget_statics(&mut self) {
+        self.statics.fill((0, 0, 0));
     }
 
     fn write_to(&self, w: &mut Vec<u8>) {
@@ -94,6 +132,11 @@ impl StringTable {
             let keep = super::len32(len);
             self.index.retain(|_, i| *i < keep);
             self.encoded.truncate(encoded_len);
+            self.statics.iter_mut().for_each(|slot| {
+                if slot.2 >= keep {
+                    *slot = (0, 0, 0);
+                }
+            });
         }
     }
 }
@@ -142,9 +185,9 @@ impl V05Payload {
         let w = &mut self.body;
         let table = &mut self.table;
         put_array_len(w, SPAN_FIELDS);
-        put_uint(w, u64::from(table.intern(&span.service)));
-        put_uint(w, u64::from(table.intern(&span.name)));
-        put_uint(w, u64::from(table.intern(&span.resource)));
+        put_uint(w, u64::from(table.intern_str(&span.service)));
+        put_uint(w, u64::from(table.intern_str(&span.name)));
+        put_uint(w, u64::from(table.intern_str(&span.resource)));
         put_uint(w, span.trace_id.low());
         put_uint(w, span.span_id);
         put_uint(w, span.parent_id);
@@ -161,12 +204,12 @@ impl V05Payload {
             - usize::from(skip_links)
             - usize::from(skip_events);
         put_map_len(w, meta_len);
-        for (k, v) in span.meta.iter() {
+        for (k, v) in span.meta.entries() {
             if (skip_links && k == SPAN_LINKS_META_KEY) || (skip_events && k == EVENTS_META_KEY) {
                 continue;
             }
-            put_uint(w, u64::from(table.intern(k)));
-            put_uint(w, u64::from(table.intern(v)));
+            put_uint(w, u64::from(table.intern_str(k)));
+            put_uint(w, u64::from(table.intern_str(v)));
         }
         if has_links {
             self.scratch.clear();
@@ -182,11 +225,11 @@ impl V05Payload {
         }
 
         put_map_len(w, span.metrics.len());
-        for (k, v) in span.metrics.iter() {
-            put_uint(w, u64::from(table.intern(k)));
+        for (k, v) in span.metrics.entries() {
+            put_uint(w, u64::from(table.intern_str(k)));
             put_f64(w, *v);
         }
-        put_uint(w, u64::from(table.intern(&span.span_type)));
+        put_uint(w, u64::from(table.intern_str(&span.span_type)));
     }
 
     /// The number of chunks pushed.

@@ -242,3 +242,28 @@ fn take_resets_the_table() {
     let expected = encode(&[&[minimal_span()]]);
     assert_eq!(payload.take(), expected);
 }
+
+#[test]
+fn static_strings_take_the_cache_and_agree_with_owned_ones() {
+    use crate::span_data::Str;
+    // Many distinct 'static strings, more than the cache has slots, so some collide.
+    let statics: Vec<&'static str> = (0..600)
+        .map(|i| &*Box::leak(format!("static-{i}").into_boxed_str()))
+        .collect();
+    let mut table = StringTable::new();
+    for round in 0..2 {
+        for (i, s) in statics.iter().enumerate() {
+            let index = table.intern_str(&Str::Borrowed(s));
+            assert_eq!(index as usize, i + 1, "round {round}: {s}");
+            // The same content, owned (another address).
+            assert_eq!(table.intern_str(&Str::Owned((*s).to_owned())), index);
+            assert_eq!(table.get(s), Some(index));
+        }
+    }
+    assert_eq!(table.intern_str(&Str::Borrowed("")), 0);
+    assert_eq!(table.len(), statics.len() + 1);
+    // After clear, a cached string is added again rather than given its old index.
+    table.clear();
+    assert_eq!(table.intern_str(&Str::Borrowed(statics[5])), 1);
+    assert_eq!(table.len(), 2);
+}
