@@ -290,8 +290,11 @@ fn delivery_resumes_after_an_agent_restart() {
 }
 
 /// An agent that stalls every request: the application's exports all return at once (the loop
-/// below finishes while the first request is still held); what does not fit the 500-span buffer
-/// is dropped and counted; the agent receives exactly what the stats say was sent.
+/// below finishes while the first request is still held); what does not fit the writer's memory
+/// (the 500-span buffer, the bytes encoded under overload, the payloads waiting) is dropped and
+/// counted; the agent receives exactly what the stats say was sent. How much fits depends on how
+/// fast the writer drains meanwhile, so the test does not insist on drops: it checks that
+/// every trace is accounted for, sent or dropped, and only as `queue_full`.
 #[test]
 fn a_stalled_agent_does_not_block_the_application() {
     let agent = start_agent(TestAgent::builder().trace_request_delay(Duration::from_secs(1)));
@@ -306,7 +309,11 @@ fn a_stalled_agent_does_not_block_the_application() {
     }
     let during = tracer.stats();
     assert_eq!(during.traces_received, 20_000);
-    assert!(during.traces_dropped.queue_full > 0, "{during:?}");
+    assert_eq!(
+        during.traces_dropped.total(),
+        during.traces_dropped.queue_full,
+        "{during:?}"
+    );
     assert!(tracer.shutdown(Duration::from_secs(60)));
     let s = tracer.stats();
     assert_eq!(s.traces_sent + s.traces_dropped.queue_full, 20_000, "{s:?}");
