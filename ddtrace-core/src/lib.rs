@@ -160,8 +160,10 @@ impl Drop for TracerGuard {
 pub fn trace(name: impl Into<Str>) -> SpanGuard {
     match context::start_in_group(name.into(), tracer::named_child) {
         Ok(key) => SpanGuard::new(key),
-        // Not joining a group: `enter` would look the stack up again for nothing.
-        Err(not_in_group) => span(not_in_group.into_inner()).enter_new(),
+        // Not joining a group: `enter` would look the stack up again for nothing, and with
+        // nothing active there is no parent to look for either.
+        Err(context::NotInGroup::Root(name)) => span(name).root().enter_new(),
+        Err(context::NotInGroup::Other(name)) => span(name).enter_new(),
     }
 }
 

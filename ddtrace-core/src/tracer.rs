@@ -542,18 +542,38 @@ pub(crate) fn named_child(
     out: &mut Vec<SpanData>,
 ) -> Instant {
     let started = Instant::now();
-    let (trace_id, span_id) = (parent.trace.trace_id, crate::id::span_id());
+    put_child(
+        out,
+        parent.trace.trace_id,
+        parent.span_id,
+        parent.service,
+        name,
+        started,
+    );
+    started
+}
+
+/// Writes the record of a child of `parent_id` that started at `now` at the end of `out` (in
+/// place, see [`Place`]); returns it.
+#[inline(always)]
+fn put_child(
+    out: &mut impl Place,
+    trace_id: crate::TraceId,
+    parent_id: u64,
+    service: Str,
+    name: Str,
+    now: Instant,
+) -> Option<&mut SpanData> {
     out.put(|| {
         span_data(
             trace_id,
-            span_id,
-            parent.span_id,
-            parent.service,
-            crate::clock::wall_ns(started),
+            crate::id::span_id(),
+            parent_id,
+            service,
+            crate::clock::wall_ns(now),
             name,
         )
-    });
-    started
+    })
 }
 
 /// Builds a child of `parent_id` in `trace` where `out` says (in a group's buffer, written
@@ -571,18 +591,7 @@ fn child(
         .as_ref()
         .is_some_and(|s| *s != parent_service);
     let service = options.service.unwrap_or(parent_service);
-    let trace_id = trace.trace_id;
-    let name = options.name;
-    let data = out.put(|| {
-        span_data(
-            trace_id,
-            crate::id::span_id(),
-            parent_id,
-            service,
-            crate::clock::wall_ns(now),
-            name,
-        )
-    });
+    let data = put_child(out, trace.trace_id, parent_id, service, options.name, now);
     let mut started = now;
     if let Some(data) = data {
         child_options(data, trace, &mut started, top_level, options.extra, now);

@@ -9,6 +9,15 @@ use std::sync::{Arc, Barrier};
 use common::{by_name, tracer_with};
 use ddtrace_core::Config;
 
+/// A tracer (and its collector) whose traces flush partially at `min_spans` finished spans.
+fn flushing_at(min_spans: usize) -> (ddtrace_core::Tracer, ddtrace_core::Collector) {
+    tracer_with(
+        Config::builder()
+            .partial_flush(true)
+            .partial_flush_min_spans(min_spans),
+    )
+}
+
 /// A new thread does not inherit the active span; with_current_context carries it.
 #[test]
 fn threads_inherit_context_only_when_asked() {
@@ -115,11 +124,7 @@ fn out_of_order_guard_drops() {
 /// Partial flush: with a threshold of 10, a big open trace sends its finished spans early.
 #[test]
 fn partial_flush_sends_big_open_traces_early() {
-    let (tracer, collector) = tracer_with(
-        Config::builder()
-            .partial_flush(true)
-            .partial_flush_min_spans(10),
-    );
+    let (tracer, collector) = flushing_at(10);
     let root = tracer.trace("long.running");
     for _ in 0..25 {
         let _s = tracer.trace("item");
@@ -261,11 +266,7 @@ fn buffers_an_exporter_hands_back_are_filled_with_the_next_chunks() {
 /// after the flush lands on the right span, nothing is sent twice or lost).
 #[test]
 fn partial_flush_between_open_spans_keeps_each_open_span_its_data() {
-    let (tracer, collector) = tracer_with(
-        Config::builder()
-            .partial_flush(true)
-            .partial_flush_min_spans(3),
-    );
+    let (tracer, collector) = flushing_at(3);
     let root = tracer.trace("root");
     drop(tracer.trace("early"));
     let outer = tracer.trace("outer");

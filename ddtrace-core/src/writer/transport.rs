@@ -247,7 +247,9 @@ impl Transport {
     }
 }
 
-/// The client builder for `config.agent()` and the base URL of its requests.
+/// The client builder for `config.agent()` and the base URL of its requests. With the `tls`
+/// feature, an agent reached without TLS (`http://`, a Unix socket) gets no root certificates
+/// at all, so the platform's are not read and parsed for nothing.
 fn client_builder(config: &Config) -> Result<(reqwest::ClientBuilder, String), String> {
     let timeout = config.agent_timeout();
     let builder = reqwest::Client::builder()
@@ -256,6 +258,12 @@ fn client_builder(config: &Config) -> Result<(reqwest::ClientBuilder, String), S
         .connect_timeout(timeout)
         .pool_idle_timeout(Duration::from_secs(30))
         .user_agent(concat!("ddtrace-rust/", env!("CARGO_PKG_VERSION")));
+    #[cfg(feature = "tls")]
+    let builder = if uses_tls(config.agent()) {
+        builder
+    } else {
+        builder.tls_certs_only(std::iter::empty::<reqwest::Certificate>())
+    };
     match config.agent() {
         AgentEndpoint::Http { url } => Ok((builder, url.trim_end_matches('/').to_owned())),
         #[cfg(unix)]
@@ -273,18 +281,14 @@ fn client_builder(config: &Config) -> Result<(reqwest::ClientBuilder, String), S
 /// The client and its base URL. With the `tls` feature and an `https://` agent, the configured
 /// extra root CA certificate is trusted besides the platform's roots; if rustls refuses it (the
 /// PEM parsed, but is no usable certificate), that is reported once and the client trusts the
-/// platform's roots only. Other agents (`http://`, a Unix socket) get a client with no root
-/// certificates at all, so the platform's are not read and parsed for nothing.
+/// platform's roots only.
 fn build_client(config: &Config) -> Result<(reqwest::Client, String), String> {
     #[cfg(feature = "tls")]
-    if !uses_tls(config.agent()) {
-        // No root certificate is ever needed: don't load (read and parse) the platform's.
-        let (builder, base) = client_builder(config)?;
-        let builder = builder.tls_certs_only(std::iter::empty::<reqwest::Certificate>());
-        return Ok((builder.build().map_err(|e| describe(&e))?, base));
-    }
-    #[cfg(feature = "tls")]
-    if let Some(ca) = &config.agent_ca_cert {
+    if let Some(ca) = config
+        .agent_ca_cert
+        .as_ref()
+        .filter(|_| uses_tls(config.agent()))
+    {
         let (builder, base) = client_builder(config)?;
         let built = reqwest::Certificate::from_pem_bundle(&ca.pem)
             .and_then(|certs| builder.tls_certs_merge(certs).build());
