@@ -119,7 +119,9 @@ pub trait Exporter: Send + Sync + 'static {
     /// An exporter that frees chunks on another thread can hand their buffers back instead:
     /// with the system allocator, memory freed in bulk by a thread other than the one that
     /// allocated it takes that thread's allocator lock, which the application thread then has
-    /// to wake. Must not block (it runs on the span hot path).
+    /// to wake. It may drop the spans that own no heap memory ([`SpanData::owns_heap`]) on its
+    /// own thread first, sparing the application that work, as the agent writer does. Must not
+    /// block (it runs on the span hot path).
     fn reuse_buffer(&self) -> Option<Vec<SpanData>> {
         None
     }

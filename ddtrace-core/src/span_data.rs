@@ -147,6 +147,12 @@ impl<V> TagMap<V> {
         self.entries.is_empty()
     }
 
+    /// Whether the map holds heap memory: entries past the inline ones, or an owned key or
+    /// value (as `owned` says of a value).
+    fn owns_heap(&self, owned: impl Fn(&V) -> bool) -> bool {
+        self.entries.spilled() || self.entries.iter().any(|(k, v)| heap_str(k) || owned(v))
+    }
+
     /// The entries as stored (keys as [`Str`], telling `'static` strings apart), in insertion
     /// order.
     pub(crate) fn entries(&self) -> impl ExactSizeIterator<Item = (&Str, &V)> + '_ {
@@ -175,6 +181,29 @@ impl<K: Into<Str>, V> FromIterator<(K, V)> for TagMap<V> {
         }
         map
     }
+}
+
+impl SpanData {
+    /// Whether dropping the span frees heap memory: an owned string, tags past the inline
+    /// ones, links or events. An exporter that hands span buffers back
+    /// ([`Exporter::reuse_buffer`](crate::Exporter::reuse_buffer)) can drop the spans that own
+    /// nothing on its own thread, and leave the others for the thread that allocated them.
+    pub fn owns_heap(&self) -> bool {
+        heap_str(&self.name)
+            || heap_str(&self.service)
+            || heap_str(&self.resource)
+            || heap_str(&self.span_type)
+            || self.meta.owns_heap(heap_str)
+            || self.metrics.owns_heap(|_| false)
+            || !self.links.is_empty()
+            || !self.events.is_empty()
+    }
+}
+
+/// Whether `s` holds heap memory (an owned string with room allocated; `Str::default()` is an
+/// empty owned string, which holds none).
+fn heap_str(s: &Str) -> bool {
+    matches!(s, Cow::Owned(o) if o.capacity() > 0)
 }
 
 /// A link from one span to another span context (possibly in another trace).
@@ -252,4 +281,69 @@ pub struct SpanData {
     pub links: Vec<SpanLink>,
     /// Span events.
     pub events: Vec<SpanEvent>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A span of `'static` strings with as many tags as fit inline.
+    fn borrowed() -> SpanData {
+        let mut span = SpanData {
+            name: "op".into(),
+            service: "svc".into(),
+            resource: "res".into(),
+            span_type: "web".into(),
+            ..SpanData::default()
+        };
+        for k in ["a", "b", "c", "d"] {
+            span.meta.insert(k, Str::Borrowed("v"));
+            span.metrics.insert(k, 1.0);
+        }
+        span
+    }
+
+    #[test]
+    fn a_span_owns_heap_memory_exactly_when_dropping_it_frees_some() {
+        assert!(!SpanData::default().owns_heap());
+        assert!(!borrowed().owns_heap());
+        let owned = || Str::Owned("x".to_owned());
+        type Change = fn(&mut SpanData, Str);
+        let cases: Vec<(&str, Change)> = vec![
+            ("name", |s, v| s.name = v),
+            ("service", |s, v| s.service = v),
+            ("resource", |s, v| s.resource = v),
+            ("span_type", |s, v| s.span_type = v),
+            ("meta key", |s, v| {
+                s.meta.remove("a");
+                s.meta.insert(v, Str::Borrowed("v"));
+            }),
+            ("meta value", |s, v| {
+                s.meta.insert("a", v);
+            }),
+            ("metric key", |s, v| {
+                s.metrics.remove("a");
+                s.metrics.insert(v, 1.0);
+            }),
+            ("a fifth meta tag", |s, _| {
+                s.meta.insert("e", Str::Borrowed("v"));
+            }),
+            ("a fifth metric", |s, _| {
+                s.metrics.insert("e", 1.0);
+            }),
+            ("a link", |s, _| s.links.push(SpanLink::default())),
+            ("an event", |s, _| {
+                s.events.push(SpanEvent {
+                    name: "e".into(),
+                    time_unix_nano: 0,
+                    attributes: TagMap::new(),
+                });
+            }),
+        ];
+        for (what, change) in cases {
+            let mut span = borrowed();
+            change(&mut span, owned());
+            assert!(span.owns_heap(), "{what}");
+        }
+    }
 }

@@ -258,6 +258,78 @@ fn shutdown_delivers_everything() {
     assert_eq!(session.trace_check_failures().unwrap_or(None), None);
 }
 
+/// Once the writer has encoded a trace, it hands the trace's span buffer back for the next
+/// one: emptied when the spans owned no heap memory (the writer dropped them, and with them
+/// what finalizing allocated), with the old spans still in it when they held memory the
+/// application allocated (the application thread drops them).
+#[test]
+fn buffers_come_back_emptied_unless_their_spans_owned_application_memory() {
+    use std::sync::{Arc, Mutex};
+
+    use ddtrace_core::{AgentRates, AgentWriter, Exporter, ExporterStats, SpanData, TraceChunk};
+
+    /// The agent writer, noting the names of the spans in each buffer it hands back.
+    struct Watched {
+        writer: AgentWriter,
+        handed_back: Arc<Mutex<Vec<Vec<String>>>>,
+    }
+    impl Exporter for Watched {
+        fn export(&self, chunk: TraceChunk) {
+            self.writer.export(chunk);
+        }
+        fn reuse_buffer(&self) -> Option<Vec<SpanData>> {
+            let buffer = self.writer.reuse_buffer()?;
+            let names = buffer.iter().map(|s| s.name.to_string()).collect();
+            self.handed_back.lock().unwrap().push(names);
+            Some(buffer)
+        }
+        fn flush(&self, timeout: Duration) -> bool {
+            self.writer.flush(timeout)
+        }
+        fn shutdown(&self, timeout: Duration) -> bool {
+            self.writer.shutdown(timeout)
+        }
+        fn stats(&self) -> ExporterStats {
+            self.writer.stats()
+        }
+    }
+
+    let agent = start_agent(TestAgent::builder());
+    let session = agent.session().unwrap();
+    let config = config(&agent.url(), &session).build_from(&HashMap::<&str, &str>::new());
+    let handed_back = Arc::new(Mutex::new(Vec::new()));
+    let writer = AgentWriter::new(&config, Arc::new(AgentRates::new())).unwrap();
+    let tracer = Tracer::with_exporter(
+        config,
+        Watched {
+            writer,
+            handed_back: Arc::clone(&handed_back),
+        },
+    );
+    // Borrowed strings only (the root still gets the writer's standard tags).
+    drop(tracer.trace("borrowed.op"));
+    assert!(tracer.flush(WAIT));
+    drop(tracer.trace(String::from("owned.op")));
+    assert!(tracer.flush(WAIT));
+    drop(tracer.trace("last.op"));
+    assert!(tracer.flush(WAIT));
+    assert_eq!(
+        *handed_back.lock().unwrap(),
+        vec![vec![], vec!["owned.op".to_owned()]]
+    );
+    let traces = session.wait_for_traces(3, WAIT).unwrap();
+    let mut names: Vec<&str> = traces
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t[0]["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["borrowed.op", "last.op", "owned.op"]);
+    assert_eq!(traces[0][0]["meta"]["language"], "rust");
+    assert_all_sent(&tracer, 3, 3);
+}
+
 /// The agent restarted between two traces: the second one is delivered (a stale keep-alive
 /// connection is retried).
 #[test]

@@ -2,6 +2,13 @@
 //! crossbeam channel drained by a background thread, the shape of the agent writer's hand-over;
 //! like the agent writer, the consumer hands the span buffers back
 //! (`Exporter::reuse_buffer`) rather than freeing them on its thread.
+//!
+//! Unlike the agent writer it never reads a span, so it also leaves every old span for the
+//! application thread to drop. The writer, which reads each span to encode it, drops those that
+//! own no heap memory itself (`WorkerIo::recycle`); a consumer that did so here would read spans
+//! only to drop them, pulling into its core cache lines that nothing else made it read, so the
+//! application's next write to them would cost more than with the writer. The end-to-end bench
+//! (`tests/benches/e2e.rs`) measures the real writer.
 
 use std::thread;
 

@@ -199,13 +199,20 @@ pub(crate) struct WorkerIo {
 }
 
 impl WorkerIo {
-    /// Hands a chunk's buffer back to the application threads, spans and all: the thread that
-    /// reuses it drops the spans, so their memory (owned strings, spilled tags) is freed a few
-    /// at a time by an application thread, which its allocator's per-thread cache absorbs,
-    /// rather than by the thousand here, which takes the allocating thread's arena lock.
-    /// Buffers that are big, or beyond what is already waiting, are freed here.
-    pub(crate) fn recycle(&self, spans: Vec<SpanData>) {
+    /// Hands a chunk's buffer back to the application threads. `app_heap` says whether its
+    /// spans held heap memory when they arrived (see [`SpanData::owns_heap`]), which their
+    /// application thread allocated: such spans stay in the buffer, and the thread that reuses
+    /// it drops them, so that memory is freed by a thread whose allocator cache absorbs it a
+    /// few blocks at a time, not by the thousand here, which takes the allocating thread's
+    /// arena lock. Spans that held none are dropped here: all they free is what finalizing
+    /// allocated on this thread (the chunk root's tags past the inline ones), and the
+    /// application thread is spared the work. Buffers that are big, or beyond what is already
+    /// waiting, are freed here.
+    pub(crate) fn recycle(&self, mut spans: Vec<SpanData>, app_heap: bool) {
         if spans.capacity() <= MAX_RECYCLED_CAPACITY {
+            if !app_heap {
+                spans.clear();
+            }
             let _ = self.recycled.try_send(spans);
         }
     }
@@ -452,7 +459,7 @@ mod tests {
     use crate::config::Config;
     use crate::exporter::ChunkInfo;
     use crate::finalize::Finalizer;
-    use crate::span_data::{SpanData, TraceId};
+    use crate::span_data::{SpanData, Str, TraceId};
 
     fn chunk(trace: u64, spans: u64, finalizer: &Arc<Finalizer>) -> TraceChunk {
         let trace_id = TraceId::from(u128::from(trace));
@@ -602,7 +609,7 @@ mod tests {
     }
 
     #[test]
-    fn the_worker_hands_small_emptied_buffers_back_to_exporting_threads() {
+    fn the_worker_hands_small_buffers_back_emptied_of_spans_that_own_nothing() {
         let (done_tx, done) = crossbeam_channel::bounded(1);
         let front = Front::spawn(
             "test-writer",
@@ -610,10 +617,19 @@ mod tests {
             Duration::from_secs(1),
             Arc::new(Counters::default()),
             move |mut io| {
-                let mut small = Vec::with_capacity(4);
-                small.push(SpanData::default());
-                io.recycle(small);
-                io.recycle(Vec::with_capacity(MAX_RECYCLED_CAPACITY + 1));
+                let span = |name: Str| SpanData {
+                    name,
+                    ..SpanData::default()
+                };
+                // Spans that held the application's heap memory stay in their buffer...
+                let mut owned = Vec::with_capacity(4);
+                owned.push(span(Str::Owned("owned".to_owned())));
+                io.recycle(owned, true);
+                // ... the others are dropped here.
+                let mut borrowed = Vec::with_capacity(3);
+                borrowed.push(span(Str::Borrowed("borrowed")));
+                io.recycle(borrowed, false);
+                io.recycle(Vec::with_capacity(MAX_RECYCLED_CAPACITY + 1), false);
                 let _ = done_tx.send(());
                 answer_shutdown(&mut io);
             },
@@ -622,6 +638,9 @@ mod tests {
         done.recv_timeout(Duration::from_secs(10)).unwrap();
         let buffer = front.reuse_buffer().unwrap();
         assert!(buffer.len() == 1 && buffer.capacity() >= 4);
+        assert_eq!(buffer[0].name, "owned");
+        let buffer = front.reuse_buffer().unwrap();
+        assert!(buffer.is_empty() && buffer.capacity() >= 3);
         assert!(front.reuse_buffer().is_none(), "the big one was freed");
     }
 }

@@ -26,6 +26,7 @@ use super::info::{AgentInfo, Negotiated};
 use super::queue::{Control, Queued, WorkerIo};
 use super::stats::{DropReason, DropReporter};
 use super::transport::{Outcome, Transport};
+use crate::SpanData;
 use crate::encode::ApiVersion;
 use crate::log::{self, Level, debug, warn_once};
 use crate::rates::AgentRates;
@@ -253,8 +254,11 @@ impl Worker {
             n += 1;
             self.taken += 1;
             spans_taken += self.io.shared.took(&item);
+            let mut app_heap = false;
             let pushed = match item {
                 Queued::Chunk(chunk) => {
+                    // Asked before finalizing, which allocates here (see `WorkerIo::recycle`).
+                    app_heap = chunk.spans.iter().any(SpanData::owns_heap);
                     let (spans, root) = chunk.finalize_in_place();
                     self.batcher.push(spans, root)
                 }
@@ -263,7 +267,7 @@ impl Worker {
             self.queue(pushed.sealed);
             self.queue(pushed.alone);
             if let Some(buffer) = pushed.spent {
-                self.io.recycle(buffer);
+                self.io.recycle(buffer, app_heap);
             }
             if let Some(spans) = pushed.too_large {
                 self.drop_resolved(DropReason::TooLarge, 1, spans);
