@@ -64,6 +64,7 @@ mod id;
 mod instrument;
 mod intern;
 mod log;
+mod prefetch;
 pub mod propagation;
 mod rates;
 pub mod sampler;

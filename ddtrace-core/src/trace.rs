@@ -224,6 +224,8 @@ impl TraceState {
         let mut spans = match self.tracer.exporter.reuse_buffer() {
             Some(mut recycled) if recycled.capacity() >= want => {
                 recycled.clear();
+                // Its memory was last touched by the exporter's thread (see `prefetch`).
+                crate::prefetch::prefetch_for_write(&recycled, want);
                 recycled
             }
             _ => Vec::new(),
