@@ -712,16 +712,9 @@ fn start_root(
     } else {
         Vec::with_capacity(1)
     };
-    spans.push(span_data(
-        trace_id,
-        span_id,
-        parent_id,
-        service,
-        anchor_ns,
-        options.name,
-    ));
+    let name = options.name;
+    let data = spans.put(|| span_data(trace_id, span_id, parent_id, service, anchor_ns, name))?;
     let mut started = now;
-    let data = spans.last_mut()?;
     data.links = links;
     if let Some(r) = remote {
         for (k, v) in r.local_root_tags.iter() {
