@@ -127,37 +127,39 @@ fn assert_all_sent(tracer: &Tracer, traces: u64, spans: u64) {
     assert_eq!(s.traces_dropped, DropCounts::default(), "{s:?}");
 }
 
-#[test]
-fn exact_spans_and_headers_over_v04() {
-    let agent = start_agent(TestAgent::builder());
+/// Sends the sandwich to an agent started from `builder`, at the address `url` gives, with
+/// `configure` applied to the tracer's configuration; checks the exact spans, the headers of
+/// every trace request (all to `path`) and the writer's books.
+fn exact_sandwich(
+    builder: ddtrace_test_agent::TestAgentBuilder,
+    url: impl Fn(&TestAgent) -> String,
+    configure: impl Fn(ConfigBuilder) -> ConfigBuilder,
+    path: &str,
+) {
+    let agent = start_agent(builder);
     let session = agent.session().unwrap();
-    let tracer = build(config(&agent.url(), &session));
+    let tracer = build(configure(config(&url(&agent), &session)));
     let (root, child) = sandwich(&tracer);
     assert!(tracer.flush(WAIT));
     assert_sandwich(&session.wait_for_traces(1, WAIT).unwrap(), root, child);
-    assert_headers(
-        &session.recorded_requests().unwrap(),
-        "/v0.4/traces",
-        &session,
-    );
+    assert_headers(&session.recorded_requests().unwrap(), path, &session);
     assert_all_sent(&tracer, 1, 2);
 }
 
 #[test]
+fn exact_spans_and_headers_over_v04() {
+    exact_sandwich(TestAgent::builder(), TestAgent::url, |c| c, "/v0.4/traces");
+}
+
+/// v0.5 is used only once /info listed it; the first flush waits for nothing else.
+#[test]
 fn exact_spans_over_v05() {
-    let agent = start_agent(TestAgent::builder());
-    let session = agent.session().unwrap();
-    let tracer = build(config(&agent.url(), &session).api_version(ApiVersion::V05));
-    // v0.5 is used only once /info listed it; the first flush waits for nothing else.
-    let (root, child) = sandwich(&tracer);
-    assert!(tracer.flush(WAIT));
-    assert_sandwich(&session.wait_for_traces(1, WAIT).unwrap(), root, child);
-    assert_headers(
-        &session.recorded_requests().unwrap(),
+    exact_sandwich(
+        TestAgent::builder(),
+        TestAgent::url,
+        |c| c.api_version(ApiVersion::V05),
         "/v0.5/traces",
-        &session,
     );
-    assert_all_sent(&tracer, 1, 2);
 }
 
 /// Overload mode: with a 4-span buffer (overload mark 1), every chunk of two or more spans is
@@ -225,18 +227,12 @@ fn overload(version: ApiVersion, warm_up_path: &str) {
 #[cfg(unix)]
 #[test]
 fn exact_spans_over_a_unix_socket() {
-    let agent = start_agent(TestAgent::builder().unix_socket());
-    let session = agent.session().unwrap();
-    let tracer = build(config(&agent.uds_url().unwrap(), &session));
-    let (root, child) = sandwich(&tracer);
-    assert!(tracer.flush(WAIT));
-    assert_sandwich(&session.wait_for_traces(1, WAIT).unwrap(), root, child);
-    assert_headers(
-        &session.recorded_requests().unwrap(),
+    exact_sandwich(
+        TestAgent::builder().unix_socket(),
+        |agent| agent.uds_url().unwrap(),
+        |c| c,
         "/v0.4/traces",
-        &session,
     );
-    assert_all_sent(&tracer, 1, 2);
 }
 
 /// Nothing is sent on the timer (1 min interval): shutdown alone delivers all 1000 traces.
