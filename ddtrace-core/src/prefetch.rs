@@ -5,7 +5,7 @@
 //! writer's core, and writing the next trace's spans there costs a transfer per line. Written
 //! one span after the other, those transfers wait on each other behind the store buffer; asked
 //! for up front, they overlap. In the end-to-end bench (one thread, 20 µs of work per 10-span
-//! trace) this took the tracing cost on the application thread from 229-242 to 185-200 ns a
+//! trace) this took the tracing cost on the application thread from 217-257 to 192-210 ns a
 //! span.
 
 /// Asks the CPU to bring the first `len` elements' worth of `buf`'s allocation into this
