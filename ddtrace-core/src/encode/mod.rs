@@ -359,14 +359,29 @@ impl PayloadEncoder {
 /// Encodes one chunk as a v0.4 msgpack array of spans, `chunk[root]` first (what an exporting
 /// thread does under overload; the writer appends it to a v0.4 payload as is).
 pub(crate) fn encode_v04_chunk(options: EncodeOptions, chunk: &[SpanData], root: usize) -> Vec<u8> {
-    // About 160 bytes a span with a few tags; one allocation in the common case.
-    let mut out = Vec::with_capacity(64 + chunk.len() * 192);
+    let mut out = Vec::with_capacity(encoded_chunk_estimate(chunk.len()));
     v04::V04Encoder::new(options).write_chunk(&mut out, chunk, root);
-    // It may wait in memory a while: give back a tail over an eighth (an in-place shrink).
-    if out.capacity() - out.len() > out.len() / 8 {
-        out.shrink_to_fit();
-    }
     out
+}
+
+/// The room a chunk of `spans` spans gets for its v0.4 encoding: about 160 bytes a span with a
+/// few tags, so one allocation in the common case. Not shrunk afterwards: the buffer goes back
+/// to the application threads for the next chunks (see `writer::queue`).
+pub(crate) fn encoded_chunk_estimate(spans: usize) -> usize {
+    64 + spans * 192
+}
+
+/// [`encode_v04_chunk`] into `out` (cleared first, and given room for the estimate), a buffer
+/// the writer handed back.
+pub(crate) fn encode_v04_chunk_into(
+    out: &mut Vec<u8>,
+    options: EncodeOptions,
+    chunk: &[SpanData],
+    root: usize,
+) {
+    out.clear();
+    out.reserve(encoded_chunk_estimate(chunk.len()));
+    v04::V04Encoder::new(options).write_chunk(out, chunk, root);
 }
 
 // ---- msgpack writing helpers ----

@@ -185,7 +185,11 @@ impl Batcher {
 
     /// Takes back a sent body's buffer for the next payload (see [`PayloadEncoder::recycle`]).
     pub(crate) fn recycle(&mut self, body: bytes::Bytes) {
-        self.encoder.recycle(body);
+        match &mut self.side {
+            // Only v0.4 payloads reuse a body: beside a v0.5 one, that is the v0.4 payload.
+            Some(side) if self.negotiated.version == ApiVersion::V05 => side.encoder.recycle(body),
+            _ => self.encoder.recycle(body),
+        }
     }
 
     /// The encoded size so far (with the v0.4 payload beside a v0.5 one, sealed with it).
@@ -453,5 +457,22 @@ mod tests {
         // Chunk 4 started the next one; discarding drops it with the v0.5 payload.
         assert_eq!(b.discard(), (2, 2));
         assert!(b.is_empty());
+    }
+
+    #[test]
+    fn a_sent_body_goes_to_the_v04_payload_beside_a_v05_one() {
+        let mut b = Batcher::new(negotiated(ApiVersion::V05, 1 << 20), false);
+        b.push(vec![span(1, "a")], 0);
+        b.push_encoded(&encoded(2, "b"), 1);
+        let first = b.seal_side().unwrap();
+        let address = first.body.as_ptr() as usize;
+        let _v05 = b.seal().unwrap();
+        // The v0.5 payload cannot reuse a body; the v0.4 one beside it, empty now, takes it.
+        b.recycle(first.body);
+        b.push_encoded(&encoded(3, "b"), 1);
+        let second = b.seal_side().unwrap();
+        let offset = (second.body.as_ptr() as usize).wrapping_sub(address);
+        assert!(offset <= 16, "not the recycled buffer (offset {offset})");
+        assert_eq!(decode_counts(&second.body), [1]);
     }
 }

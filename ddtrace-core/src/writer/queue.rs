@@ -55,6 +55,8 @@ pub(crate) const ENCODED_BYTES_PER_CAPPED_SPAN: u64 = 800;
 /// [`Exporter::reuse_buffer`](crate::Exporter::reuse_buffer)), and the largest it hands back.
 const RECYCLED_BUFFERS: usize = 2048;
 const MAX_RECYCLED_CAPACITY: usize = 16;
+/// The largest encoded-chunk buffer the worker hands back (a 16-span chunk with a few tags).
+const MAX_RECYCLED_BYTES: usize = 4096;
 /// Encoded bytes past which the worker is woken (or a quarter of their cap, if less).
 const ENCODED_WAKE_BYTES: u64 = 1024 * 1024;
 
@@ -194,6 +196,8 @@ pub(crate) struct WorkerIo {
     pub(crate) chunks: Receiver<Queued>,
     /// Span buffers going back to the application threads (see [`WorkerIo::recycle`]).
     recycled: Sender<Vec<SpanData>>,
+    /// Byte buffers of chunks encoded by application threads, going back to them.
+    recycled_bytes: Sender<Vec<u8>>,
     pub(crate) control: UnboundedReceiver<Control>,
     pub(crate) shared: Arc<Shared>,
 }
@@ -217,6 +221,14 @@ impl WorkerIo {
         }
     }
 
+    /// Hands the buffer of a chunk an application thread encoded back to those threads, once
+    /// its bytes are copied into a payload (freed here if many already wait, or if big).
+    pub(crate) fn recycle_bytes(&self, bytes: Vec<u8>) {
+        if bytes.capacity() <= MAX_RECYCLED_BYTES {
+            let _ = self.recycled_bytes.try_send(bytes);
+        }
+    }
+
     /// Waits (bounded by `deadline`) until no export is between its closed check and its
     /// `try_send`, so that after [`Front::shutdown`] closed the writer, everything that will
     /// ever enter the channel is in it.
@@ -233,6 +245,7 @@ pub(crate) struct Front {
     shared: Arc<Shared>,
     chunks: Sender<Queued>,
     recycled: Receiver<Vec<SpanData>>,
+    recycled_bytes: Receiver<Vec<u8>>,
     control: UnboundedSender<Control>,
     thread: Mutex<Option<JoinHandle<()>>>,
     shutdown_timeout: Duration,
@@ -253,6 +266,7 @@ impl Front {
         // bounded one would allocate and touch `max_spans` slots up front).
         let (tx, rx) = crossbeam_channel::unbounded();
         let (recycle_tx, recycle_rx) = crossbeam_channel::bounded(RECYCLED_BUFFERS);
+        let (bytes_tx, bytes_rx) = crossbeam_channel::bounded(RECYCLED_BUFFERS);
         let (control_tx, control_rx) = tokio::sync::mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             counters,
@@ -272,6 +286,7 @@ impl Front {
         let io = WorkerIo {
             chunks: rx,
             recycled: recycle_tx,
+            recycled_bytes: bytes_tx,
             control: control_rx,
             shared: Arc::clone(&shared),
         };
@@ -282,6 +297,7 @@ impl Front {
             shared,
             chunks: tx,
             recycled: recycle_rx,
+            recycled_bytes: bytes_rx,
             control: control_tx,
             thread: Mutex::new(Some(handle)),
             shutdown_timeout,
@@ -352,7 +368,16 @@ impl Front {
             let options =
                 EncodeOptions::new().with_native_span_events(help == HELP_V04_NATIVE_EVENTS);
             let (spans_data, root) = chunk.finalize_in_place();
-            let bytes = crate::encode::encode_v04_chunk(options, &spans_data, root);
+            // A buffer the writer handed back, unless it is more than twice what this chunk
+            // needs: its capacity is what the chunk holds in memory, and counts against the cap.
+            let estimate = crate::encode::encoded_chunk_estimate(spans_data.len());
+            let bytes = match self.recycled_bytes.try_recv() {
+                Ok(mut bytes) if bytes.capacity() <= 2 * estimate => {
+                    crate::encode::encode_v04_chunk_into(&mut bytes, options, &spans_data, root);
+                    bytes
+                }
+                _ => crate::encode::encode_v04_chunk(options, &spans_data, root),
+            };
             // The spans are freed here, by the thread that allocated them.
             drop(spans_data);
             // What it holds in memory, not just its length.
@@ -570,6 +595,69 @@ mod tests {
         // Taking them out returns every counter to zero.
         assert_eq!(s.state.load(Ordering::SeqCst), 0);
         assert_eq!(s.encoded_bytes.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn the_buffer_of_an_encoded_chunk_goes_back_to_the_exporting_threads() {
+        let finalizer = svc_finalizer();
+        let (taken_tx, taken) = crossbeam_channel::unbounded();
+        let (go, wait) = crossbeam_channel::unbounded::<Option<Vec<u8>>>();
+        // Each of three rounds: hand back the buffer given (and say so), or take what was
+        // encoded, hand its buffer back and report where it was and what it held.
+        let front = Front::spawn(
+            "test-writer",
+            8,
+            Duration::from_secs(1),
+            Arc::new(Counters::default()),
+            move |mut io| {
+                for _ in 0..3 {
+                    match wait.recv() {
+                        Ok(Some(buffer)) => {
+                            io.recycle_bytes(buffer);
+                            let _ = taken_tx.send((0, Vec::new()));
+                        }
+                        Ok(None) => {
+                            let items: Vec<Queued> = io.chunks.try_iter().collect();
+                            for item in items {
+                                let spans = io.shared.took(&item);
+                                io.shared.taken(spans);
+                                let Queued::Encoded(e) = item else { continue };
+                                let found = (e.bytes.as_ptr() as usize, e.bytes.clone());
+                                io.recycle_bytes(e.bytes);
+                                let _ = taken_tx.send(found);
+                            }
+                        }
+                        Err(_) => break,
+                    }
+                }
+                answer_shutdown(&mut io);
+            },
+        )
+        .unwrap();
+        let encoded_now = |trace| {
+            let c = chunk(trace, 3, &finalizer);
+            let expected = {
+                let (spans, root) = c.clone().finalize_in_place();
+                crate::encode::encode_v04_chunk(EncodeOptions::new(), &spans, root)
+            };
+            // 8-span cap: the overload mark is 2, so a 3-span chunk is encoded here.
+            front.export(c);
+            go.send(None).unwrap();
+            let (address, bytes) = taken.recv_timeout(Duration::from_secs(10)).unwrap();
+            assert_eq!(bytes, expected, "trace {trace}");
+            address
+        };
+        front.shared.set_help(Some(EncodeOptions::new()));
+        // A buffer much bigger than a 3-span chunk needs is passed over (and freed).
+        let big = Vec::with_capacity(MAX_RECYCLED_BYTES);
+        let big_address = big.as_ptr() as usize;
+        go.send(Some(big)).unwrap();
+        taken.recv_timeout(Duration::from_secs(10)).unwrap();
+        let first = encoded_now(1);
+        assert_ne!(first, big_address, "the big buffer is not used");
+        assert_eq!(encoded_now(2), first, "encoded into the buffer handed back");
+        assert_eq!(front.stats().spans_encoded_on_app_threads, 6);
+        assert_eq!(front.shared.encoded_bytes.load(Ordering::SeqCst), 0);
     }
 
     #[test]

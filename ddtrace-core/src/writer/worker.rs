@@ -262,7 +262,11 @@ impl Worker {
                     let (spans, root) = chunk.finalize_in_place();
                     self.batcher.push(spans, root)
                 }
-                Queued::Encoded(e) => self.batcher.push_encoded(&e.bytes, e.spans),
+                Queued::Encoded(e) => {
+                    let pushed = self.batcher.push_encoded(&e.bytes, e.spans);
+                    self.io.recycle_bytes(e.bytes);
+                    pushed
+                }
             };
             self.queue(pushed.sealed);
             self.queue(pushed.alone);

@@ -326,3 +326,14 @@ fn long_strings_use_str8_and_str16() {
     let decoded = decode(&bytes);
     assert_eq!(decoded["meta"]["big"].as_str().unwrap().len(), 300);
 }
+
+#[test]
+fn a_chunk_encoded_into_a_used_buffer_is_the_same_bytes() {
+    let chunk = [full_span(), minimal_span()];
+    for root in [0, 1] {
+        let fresh = crate::encode::encode_v04_chunk(EncodeOptions::new(), &chunk, root);
+        let mut used = vec![0xc1; 3 * fresh.len()];
+        crate::encode::encode_v04_chunk_into(&mut used, EncodeOptions::new(), &chunk, root);
+        assert_eq!(used, fresh);
+    }
+}
