@@ -13,7 +13,9 @@
 //! quarter of the span cap), the agent writer has the exporting thread finalize and encode its
 //! chunk itself, in v0.4 ([`Queued::Encoded`]): the application pays that CPU instead of losing
 //! the trace, the chunk waits as compact bytes (about a third of the memory of its spans) and the
-//! writer only copies it into a payload (a v0.4 payload beside the v0.5 one when it sends v0.5). Encoded bytes have their own cap, the memory the span cap stands for
+//! writer only copies it into a payload (a v0.4 payload beside the v0.5 one when it sends v0.5),
+//! then hands the chunk's buffer back for the exporting threads' next chunks
+//! ([`WorkerIo::recycle_bytes`]), as it does span buffers. Encoded bytes have their own cap, the memory the span cap stands for
 //! ([`ENCODED_BYTES_PER_CAPPED_SPAN`] per span); past it, chunks are dropped and counted as
 //! before. Only while the agent answers: when it fails, encoding ahead would only build a
 //! backlog that cannot be sent.
