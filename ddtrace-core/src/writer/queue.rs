@@ -8,17 +8,17 @@
 //! requests, and on a [`Notify`] the application rings only when the buffer crosses its
 //! high-water mark, so bursts are drained promptly without a system call per trace.
 //!
-//! **Overload.** One writer thread cannot always keep up with several application threads that
-//! do nothing but make spans (two of them outrun it on two cores). Past the overload mark (a
-//! quarter of the span cap), the agent writer has the exporting thread finalize and encode its
-//! chunk itself, in v0.4 ([`Queued::Encoded`]): the application pays that CPU instead of losing
-//! the trace, the chunk waits as compact bytes (about a third of the memory of its spans) and the
+//! **Overload.** One writer thread cannot always keep up with several application threads that do
+//! nothing but make spans (two of them outrun it on two cores). Past the overload mark (a quarter
+//! of the span cap), the agent writer has the exporting thread finalize and encode its chunk
+//! itself, in v0.4 ([`Queued::Encoded`]): the application pays that CPU instead of losing the
+//! trace, the chunk waits as compact bytes (about a third of the memory of its spans) and the
 //! writer only copies it into a payload (a v0.4 payload beside the v0.5 one when it sends v0.5),
 //! then hands the chunk's buffer back for the exporting threads' next chunks
-//! ([`WorkerIo::recycle_bytes`]), as it does span buffers. Encoded bytes have their own cap, the memory the span cap stands for
-//! ([`ENCODED_BYTES_PER_CAPPED_SPAN`] per span); past it, chunks are dropped and counted as
-//! before. Only while the agent answers: when it fails, encoding ahead would only build a
-//! backlog that cannot be sent.
+//! ([`WorkerIo::recycle_bytes`]), as it does span buffers. Encoded bytes have their own cap, the
+//! memory the span cap stands for ([`ENCODED_BYTES_PER_CAPPED_SPAN`] per span); past it, chunks are
+//! dropped and counted as before. Only while the agent answers: when it fails, encoding ahead would
+//! only build a backlog that cannot be sent.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -57,7 +57,8 @@ pub(crate) const ENCODED_BYTES_PER_CAPPED_SPAN: u64 = 800;
 /// [`Exporter::reuse_buffer`](crate::Exporter::reuse_buffer)), and the largest it hands back.
 const RECYCLED_BUFFERS: usize = 2048;
 const MAX_RECYCLED_CAPACITY: usize = 16;
-/// The largest encoded-chunk buffer the worker hands back (a 16-span chunk with a few tags).
+/// The largest encoded-chunk buffer the worker hands back (a 16-span chunk with a few tags); at
+/// most [`RECYCLED_BUFFERS`] of them wait, 8 MB.
 const MAX_RECYCLED_BYTES: usize = 4096;
 /// Encoded bytes past which the worker is woken (or a quarter of their cap, if less).
 const ENCODED_WAKE_BYTES: u64 = 1024 * 1024;
