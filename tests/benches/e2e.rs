@@ -1,4 +1,4 @@
-//! End-to-end bench: N traces of 10 spans from T application threads, through the real tracer
+//! End-to-end bench: N traces of S spans (10 by default) from T application threads, through the real tracer
 //! and agent writer, to an HTTP receiver; reports what it cost the application threads, what
 //! arrived, the peak RSS and the CPU the whole process used.
 //!
@@ -14,13 +14,14 @@
 //! |---|---|---|---|
 //! | `--traces N` | `E2E_TRACES` | 200,000 (2,000 with `--agent`) | traces in all, split over the threads |
 //! | `--threads T` | `E2E_THREADS` | 2 | application threads |
+//! | `--spans S` | `E2E_SPANS` | 10 | spans per trace (a root and S - 1 children) |
 //! | `--work-us X` | `E2E_WORK_US` | 0 | busy work (spinning) per trace before it, modelling a real application |
 //! | `--agent` | `E2E_AGENT=1` | off | send to the pinned `ddapm-test-agent` instead of the in-process receiver |
 //! | `--max-buffered N` | `E2E_MAX_BUFFERED` | the tracer's default | the writer's buffer cap in spans (`max_buffered_spans`) |
 //! | `--v05` | `E2E_V05=1` | off | ask for v0.5 payloads (`api_version`); the receiver and the agent list it |
 //!
-//! Each trace is a root span with 2 tags and 9 child spans with 1 tag each (the shape of the
-//! `agent_burst` test). By default the traces go to [`CountingReceiver`], an in-process HTTP
+//! Each trace is a root span with 2 tags and, by default, 9 child spans with 1 tag each (the
+//! shape of the `agent_burst` test). By default the traces go to [`CountingReceiver`], an in-process HTTP
 //! receiver that counts the chunks and spans of each payload from its msgpack headers (the
 //! Python test agent cannot take millions of spans); its CPU is part of the process's.
 //!
@@ -48,8 +49,8 @@ use ddtrace_core::{Config, ExporterStats, Tracer, WRITER_THREAD_NAME};
 use ddtrace_test_agent::{TestAgent, span_count};
 use integration_tests::{CountingReceiver, peak_rss_bytes};
 
-/// Spans per trace.
-const SPANS_PER_TRACE: u64 = 10;
+/// Spans per trace unless `--spans` says otherwise.
+const DEFAULT_SPANS_PER_TRACE: u64 = 10;
 /// Linux's `USER_HZ`: the unit of the CPU times in `/proc/*/stat`.
 const TICKS_PER_SECOND: u64 = 100;
 /// How often the per-thread CPU times are sampled.
@@ -66,14 +67,15 @@ type BoxResult<T> = Result<T, Box<dyn Error>>;
 struct Options {
     traces: u64,
     threads: u64,
+    spans: u64,
     work: Duration,
     agent: bool,
     max_buffered: Option<u64>,
     v05: bool,
 }
 
-const USAGE: &str = "usage: e2e [--traces N] [--threads T] [--work-us X] [--agent] [--max-buffered N] [--v05]\n\
-    (env: E2E_TRACES, E2E_THREADS, E2E_WORK_US, E2E_AGENT=1, E2E_MAX_BUFFERED, E2E_V05=1)";
+const USAGE: &str = "usage: e2e [--traces N] [--threads T] [--spans S] [--work-us X] [--agent] [--max-buffered N] [--v05]\n\
+    (env: E2E_TRACES, E2E_THREADS, E2E_SPANS, E2E_WORK_US, E2E_AGENT=1, E2E_MAX_BUFFERED, E2E_V05=1)";
 
 // The bench's own options (E2E_*), not tracer configuration.
 #[allow(clippy::disallowed_methods)]
@@ -102,6 +104,7 @@ fn parse_number(option: &str, value: Option<String>) -> BoxResult<u64> {
 fn parse_options() -> BoxResult<Option<Options>> {
     let mut traces = env_number("E2E_TRACES")?;
     let mut threads = env_number("E2E_THREADS")?.unwrap_or(2);
+    let mut spans = env_number("E2E_SPANS")?.unwrap_or(DEFAULT_SPANS_PER_TRACE);
     let mut work_us = env_number("E2E_WORK_US")?.unwrap_or(0);
     let mut agent = std::env::var("E2E_AGENT").is_ok_and(|v| v == "1" || v == "true");
     let mut max_buffered = env_number("E2E_MAX_BUFFERED")?;
@@ -112,6 +115,7 @@ fn parse_options() -> BoxResult<Option<Options>> {
         match arg.as_str() {
             "--traces" | "-n" => traces = Some(parse_number(&arg, args.next())?),
             "--threads" | "-t" => threads = parse_number(&arg, args.next())?,
+            "--spans" => spans = parse_number(&arg, args.next())?,
             "--work-us" => work_us = parse_number(&arg, args.next())?,
             "--agent" => agent = true,
             "--max-buffered" => max_buffered = Some(parse_number(&arg, args.next())?),
@@ -134,9 +138,13 @@ fn parse_options() -> BoxResult<Option<Options>> {
     if threads == 0 || traces < threads {
         return Err(format!("need at least one thread and one trace per thread\n{USAGE}").into());
     }
+    if spans == 0 {
+        return Err(format!("need at least one span per trace\n{USAGE}").into());
+    }
     Ok(Some(Options {
         traces,
         threads,
+        spans,
         work: Duration::from_micros(work_us),
         agent,
         max_buffered,
@@ -311,12 +319,12 @@ fn produce(tracer: &Tracer, options: &Options) -> BoxResult<Vec<ThreadTimes>> {
             options.traces / options.threads + u64::from(t < options.traces % options.threads);
         let tracer = tracer.clone();
         let barrier = Arc::clone(&barrier);
-        let work = options.work;
+        let (work, spans) = (options.work, options.spans);
         let handle = std::thread::Builder::new()
             .name(format!("{APP_THREAD}{t}"))
             .spawn(move || {
                 barrier.wait();
-                app_thread(&tracer, t, traces, work)
+                app_thread(&tracer, t, traces, spans, work)
             })?;
         handles.push(handle);
     }
@@ -329,8 +337,14 @@ fn produce(tracer: &Tracer, options: &Options) -> BoxResult<Vec<ThreadTimes>> {
         .collect()
 }
 
-/// One application thread: `traces` traces of 10 spans, each after `work` of busy work.
-fn app_thread(tracer: &Tracer, thread: u64, traces: u64, work: Duration) -> ThreadTimes {
+/// One application thread: `traces` traces of `spans` spans, each after `work` of busy work.
+fn app_thread(
+    tracer: &Tracer,
+    thread: u64,
+    traces: u64,
+    spans: u64,
+    work: Duration,
+) -> ThreadTimes {
     let cpu_before = thread_cpu("/proc/thread-self/schedstat");
     let first = Instant::now();
     let mut previous = first;
@@ -351,7 +365,7 @@ fn app_thread(tracer: &Tracer, thread: u64, traces: u64, work: Duration) -> Thre
             let root = tracer.trace("e2e.request");
             root.set_tag("thread", thread as i64);
             root.set_tag("http.url", "/sandwich/make");
-            for _ in 1..SPANS_PER_TRACE {
+            for _ in 1..spans {
                 let child = tracer.trace("e2e.step");
                 child.set_tag("step", i as i64);
             }
@@ -394,7 +408,7 @@ impl Report<'_> {
     fn render(&self) -> String {
         let o = self.options;
         let s = self.stats;
-        let produced = o.traces * SPANS_PER_TRACE;
+        let produced = o.traces * o.spans;
         let per_span = |d: Duration| d.as_nanos() as f64 / produced as f64;
         let elapsed: Duration = self.times.iter().map(|t| t.elapsed).sum();
         let tracing: Duration = self.times.iter().map(|t| t.tracing).sum();
@@ -403,9 +417,10 @@ impl Report<'_> {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "\ne2e: {} traces x {SPANS_PER_TRACE} spans = {produced} spans from {} thread(s), \
+            "\ne2e: {} traces x {} spans = {produced} spans from {} thread(s), \
              {} µs of work per trace, to {}\n",
             o.traces,
+            o.spans,
             o.threads,
             o.work.as_micros(),
             if o.agent {
