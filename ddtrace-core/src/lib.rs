@@ -159,13 +159,7 @@ impl Drop for TracerGuard {
 /// Starts a span active until the guard drops: a child of the active span, or the root of a new
 /// trace of the process-wide tracer.
 pub fn trace(name: impl Into<Str>) -> SpanGuard {
-    match context::start_in_group(name.into(), tracer::named_child) {
-        Ok(key) => SpanGuard::new(key),
-        // Not joining a group: `enter` would look the stack up again for nothing, and with
-        // nothing active there is no parent to look for either.
-        Err(context::NotInGroup::Root(name)) => span(name).root().enter_new(),
-        Err(context::NotInGroup::Other(name)) => span(name).enter_new(),
-    }
+    tracer::trace_named(None, name.into())
 }
 
 /// A span builder: a child of the active span unless told otherwise; a new trace goes to the
