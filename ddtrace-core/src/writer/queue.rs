@@ -216,12 +216,18 @@ impl WorkerIo {
     /// application thread is spared the work. Buffers that are big, or beyond what is already
     /// waiting, are freed here.
     pub(crate) fn recycle(&self, mut spans: Vec<SpanData>, app_heap: bool) {
-        if spans.capacity() <= MAX_RECYCLED_CAPACITY {
+        if Self::recyclable(&spans) {
             if !app_heap {
                 spans.clear();
             }
             let _ = self.recycled.try_send(spans);
         }
+    }
+
+    /// Whether [`recycle`](Self::recycle) would hand `spans`' buffer back (it is small enough);
+    /// for a bigger one, whose spans are freed here anyway, `app_heap` need not be worked out.
+    pub(crate) fn recyclable(spans: &Vec<SpanData>) -> bool {
+        spans.capacity() <= MAX_RECYCLED_CAPACITY
     }
 
     /// Hands the buffer of a chunk an application thread encoded back to those threads, once

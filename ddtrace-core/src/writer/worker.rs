@@ -258,7 +258,8 @@ impl Worker {
             let pushed = match item {
                 Queued::Chunk(chunk) => {
                     // Asked before finalizing, which allocates here (see `WorkerIo::recycle`).
-                    app_heap = chunk.spans.iter().any(SpanData::owns_heap);
+                    app_heap = WorkerIo::recyclable(&chunk.spans)
+                        && chunk.spans.iter().any(SpanData::owns_heap);
                     let (spans, root) = chunk.finalize_in_place();
                     self.batcher.push(spans, root)
                 }
