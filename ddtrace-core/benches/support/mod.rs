@@ -10,6 +10,7 @@
 //! application's next write to them would cost more than with the writer. The end-to-end bench
 //! (`tests/benches/e2e.rs`) measures the real writer.
 
+use std::cell::RefCell;
 use std::thread;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
@@ -17,7 +18,12 @@ use ddtrace_core::{Config, Exporter, SpanData, TraceChunk, Tracer};
 
 struct ChannelExporter {
     tx: Sender<TraceChunk>,
-    recycled: Receiver<Vec<SpanData>>,
+    recycled: Receiver<Vec<Vec<SpanData>>>,
+}
+
+thread_local! {
+    /// The rest of the bundle this thread took last.
+    static STASH: RefCell<Vec<Vec<SpanData>>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Exporter for ChannelExporter {
@@ -28,24 +34,42 @@ impl Exporter for ChannelExporter {
     }
 
     fn reuse_buffer(&self) -> Option<Vec<SpanData>> {
-        self.recycled.try_recv().ok()
+        STASH.with_borrow_mut(|stash| {
+            if stash.is_empty() {
+                *stash = self.recycled.try_recv().ok()?;
+            }
+            stash.pop()
+        })
     }
 }
 
 /// A tracer whose finished traces go to another thread as they would to the agent writer.
 pub fn tracer() -> Tracer {
     let (tx, rx) = bounded::<TraceChunk>(4096);
-    let (recycle, recycled) = bounded::<Vec<SpanData>>(2048);
+    let (recycle, recycled) = bounded::<Vec<Vec<SpanData>>>(2048 / 64);
     // Like the agent writer: the consumer drains on a timer instead of parking on the channel,
     // so a send never has to wake it with a system call, and hands small buffers back.
     thread::spawn(move || {
+        let mut bundle = Vec::with_capacity(64);
+        let mut capacity = 0;
         loop {
             thread::sleep(std::time::Duration::from_millis(1));
             for chunk in rx.try_iter() {
                 let spans = chunk.spans;
                 if spans.capacity() <= 16 {
-                    let _ = recycle.try_send(spans);
+                    capacity += spans.capacity();
+                    bundle.push(spans);
+                    if bundle.len() == 64 || capacity >= 128 {
+                        let full = std::mem::replace(&mut bundle, Vec::with_capacity(64));
+                        let _ = recycle.try_send(full);
+                        capacity = 0;
+                    }
                 }
+            }
+            if !bundle.is_empty() {
+                let rest = std::mem::replace(&mut bundle, Vec::with_capacity(64));
+                let _ = recycle.try_send(rest);
+                capacity = 0;
             }
         }
     });

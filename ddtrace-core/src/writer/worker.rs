@@ -286,6 +286,7 @@ impl Worker {
             }
         }
         self.io.shared.taken(spans_taken);
+        self.io.hand_back();
         budget_hit
     }
 
