@@ -14,8 +14,10 @@
 //! ```
 //!
 //! Arguments: the shape (`single`: one span with 2 string tags and 1 numeric tag; `nested`: a
-//! 10-span trace; `bare`: one span without tags) and the number of iterations (default 100000).
-//! Prints the wall time per span, which under cachegrind means nothing.
+//! 10-span trace; `bare`: one span without tags), the number of iterations (default 100000) and
+//! the number of threads running the loop at once on one tracer (default 1; more shows what
+//! the threads cost each other). Each thread prints its wall time per span, which under
+//! cachegrind means nothing.
 
 #![allow(missing_docs)]
 
@@ -37,8 +39,31 @@ fn main() {
         }
     };
     let tracer = support::tracer();
+    let threads: usize = match args.next().map(|a| a.parse()) {
+        None => 1,
+        Some(Ok(t)) if t > 0 => t,
+        _ => {
+            eprintln!("span_loop: the thread count is not a positive number");
+            std::process::exit(2);
+        }
+    };
+    // The other threads run the same loop on the same tracer, at the same time.
+    let others: Vec<_> = (1..threads)
+        .map(|_| {
+            let (tracer, shape) = (tracer.clone(), shape.clone());
+            std::thread::spawn(move || run(&tracer, &shape, n))
+        })
+        .collect();
+    run(&tracer, &shape, n);
+    for other in others {
+        let _ = other.join();
+    }
+}
+
+/// Runs `shape` `n` times on this thread; prints the time per span.
+fn run(tracer: &ddtrace_core::Tracer, shape: &str, n: u64) {
     let started = Instant::now();
-    let spans_per_iteration = match shape.as_str() {
+    let spans_per_iteration = match shape {
         "single" => {
             for _ in 0..n {
                 let span = tracer.trace(black_box("http.request"));
