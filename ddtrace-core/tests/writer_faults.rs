@@ -99,6 +99,11 @@ impl FakeAgent {
             .collect()
     }
 
+    /// The paths of the trace requests, in order.
+    fn trace_paths(&self) -> Vec<String> {
+        self.trace_requests().into_iter().map(|r| r.path).collect()
+    }
+
     fn release(&self) {
         self.state.0.lock().unwrap().released = true;
         self.state.1.notify_all();
@@ -233,6 +238,12 @@ fn trace(tracer: &Tracer, name: &str, spans: usize) {
     for i in 1..spans {
         let _child = tracer.trace(format!("{name}.child{i}"));
     }
+}
+
+/// One trace of `spans` spans, then a flush that must succeed.
+fn trace_flushed(tracer: &Tracer, name: &str, spans: usize) {
+    trace(tracer, name, spans);
+    assert!(tracer.flush(Duration::from_secs(10)));
 }
 
 /// (chunks, spans) in a v0.4 or v0.5 body, read with a msgpack skipper (v0.5 maps have integer
@@ -444,15 +455,9 @@ fn v05_falls_back_to_v04_and_resends() {
     let (tracer, _) = new_tracer(config(&agent.url()).api_version(ApiVersion::V05));
     agent.wait_for("/info", 1);
     trace(&tracer, "first", 2);
-    trace(&tracer, "second", 1);
-    assert!(tracer.flush(Duration::from_secs(10)));
-    trace(&tracer, "third", 1);
-    assert!(tracer.flush(Duration::from_secs(10)));
-    let paths: Vec<String> = agent
-        .trace_requests()
-        .iter()
-        .map(|r| r.path.clone())
-        .collect();
+    trace_flushed(&tracer, "second", 1);
+    trace_flushed(&tracer, "third", 1);
+    let paths = agent.trace_paths();
     assert_eq!(paths, ["/v0.5/traces", "/v0.4/traces", "/v0.4/traces"]);
     let requests = agent.trace_requests();
     assert_eq!(decode("/v0.5/traces", &requests[0].body), (2, 3));
@@ -470,10 +475,8 @@ fn v05_is_used_when_the_agent_lists_it() {
     let agent = FakeAgent::start(INFO_V05, vec![]);
     let (tracer, _) = new_tracer(config(&agent.url()).api_version(ApiVersion::V05));
     agent.wait_for("/info", 1);
-    trace(&tracer, "a", 2);
-    assert!(tracer.flush(Duration::from_secs(10)));
-    trace(&tracer, "b", 1);
-    assert!(tracer.flush(Duration::from_secs(10)));
+    trace_flushed(&tracer, "a", 2);
+    trace_flushed(&tracer, "b", 1);
     let requests = agent.trace_requests();
     assert_eq!(requests.len(), 2);
     assert!(
@@ -489,6 +492,65 @@ fn v05_is_used_when_the_agent_lists_it() {
     trace(&tracer, "c", 1);
     assert!(tracer.flush(Duration::from_secs(10)));
     assert_eq!(agent.trace_requests()[0].path, "/v0.4/traces");
+}
+
+/// Until the agent has accepted a v0.5 payload, only that first payload (the probe) keeps its
+/// spans for a v0.4 resend; what comes while it is out is encoded in v0.4, and v0.5 is used
+/// once the probe is accepted.
+#[test]
+fn while_the_first_v05_payload_is_out_the_others_go_in_v04() {
+    let agent = FakeAgent::start(INFO_V05, vec![Reply::Hold]);
+    let (tracer, _) = new_tracer(
+        config(&agent.url())
+            .api_version(ApiVersion::V05)
+            .agent_timeout(Duration::from_secs(30)),
+    );
+    agent.wait_for("/info", 1);
+    trace(&tracer, "probe", 2);
+    // The probe is sealed and held by the agent: the flush cannot complete.
+    assert!(!tracer.flush(Duration::from_millis(200)));
+    agent.wait_for("/v0.5/traces", 1);
+    trace(&tracer, "meanwhile", 3);
+    assert!(!tracer.flush(Duration::from_millis(200)));
+    agent.release();
+    assert!(tracer.flush(Duration::from_secs(10)));
+    trace_flushed(&tracer, "after", 1);
+    let requests = agent.trace_requests();
+    let seen: Vec<(&str, (usize, usize))> = requests
+        .iter()
+        .map(|r| (r.path.as_str(), decode(&r.path, &r.body)))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("/v0.5/traces", (1, 2)),
+            ("/v0.4/traces", (1, 3)),
+            ("/v0.5/traces", (1, 1))
+        ]
+    );
+    let s = tracer.stats();
+    assert_eq!((s.traces_sent, s.spans_sent), (3, 6));
+    assert_eq!(s.traces_dropped, DropCounts::default());
+}
+
+/// A probe that is not answered (dropped after its retries) does not leave the writer on v0.4:
+/// the next payload probes again.
+#[test]
+fn a_v05_probe_that_fails_is_followed_by_another() {
+    let agent = FakeAgent::start(
+        INFO_V05,
+        vec![Reply::Status(400, "bad"), Reply::Status(400, "bad")],
+    );
+    let (tracer, _) = new_tracer(config(&agent.url()).api_version(ApiVersion::V05));
+    agent.wait_for("/info", 1);
+    trace_flushed(&tracer, "refused", 1);
+    trace_flushed(&tracer, "again", 2);
+    trace_flushed(&tracer, "kept", 1);
+    let paths = agent.trace_paths();
+    assert_eq!(paths, ["/v0.5/traces", "/v0.5/traces", "/v0.5/traces"]);
+    let s = tracer.stats();
+    assert_eq!((s.traces_sent, s.spans_sent), (1, 1));
+    assert_eq!(s.traces_dropped.rejected, 2);
 }
 
 /// `rate_by_service` from responses feeds the agent rates.

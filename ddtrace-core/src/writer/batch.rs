@@ -3,8 +3,9 @@
 //! Chunks are encoded as soon as they arrive, so what the writer buffers is mostly compact
 //! encoded bytes. A chunk that does not fit in the current payload seals it and starts the next
 //! one; a chunk that does not fit in an empty payload can never be sent and is dropped
-//! (`too_large`). While the agent has not yet accepted a v0.5 payload, the finalized chunks are
-//! kept beside the bytes, so a payload refused with 404/415 can be re-encoded in v0.4.
+//! (`too_large`). Until the agent has accepted a v0.5 payload, the first ones (the probes) keep
+//! their finalized chunks beside the bytes, so a payload refused with 404/415 can be re-encoded
+//! in v0.4; the worker encodes the chunks that come meanwhile in v0.4 (see `worker`).
 //!
 //! Chunks that application threads encoded in v0.4 under overload (see `queue`) join the
 //! current payload when it is v0.4. When it is v0.5 they cannot (its strings live in a table
@@ -13,6 +14,11 @@
 use super::info::Negotiated;
 use crate::SpanData;
 use crate::encode::{ApiVersion, EncodedPush, PayloadEncoder, PushError};
+
+/// A payload that keeps its chunks (a v0.5 probe, see the module doc) is sealed once it holds
+/// this many encoded bytes: about 1,500 spans, whose finalized chunks (about 0.8 MB) wait for
+/// the agent's answer.
+const PROBE_BYTES: usize = 256 * 1024;
 
 /// One sealed request body.
 #[derive(Debug)]
@@ -116,6 +122,10 @@ impl Batcher {
     pub(crate) fn push(&mut self, mut chunk: Vec<SpanData>, root: usize) -> Pushed {
         let max = self.negotiated.max_payload;
         let mut out = Pushed::default();
+        if self.keep_chunks && self.traces > 0 && self.encoder.size_estimate() >= PROBE_BYTES {
+            // A probe is kept small: its spans are held until the agent answers it.
+            out.sealed = self.seal();
+        }
         let mut result = self.encoder.try_push_chunk_rooted(&chunk, root, max);
         if let Err(PushError::PayloadFull { .. }) = result {
             out.sealed = self.seal();
@@ -352,6 +362,31 @@ mod tests {
         assert_eq!(payloads[0].version, ApiVersion::V04);
         assert_eq!((payloads[0].traces, payloads[0].spans), (2, 3));
         assert_eq!(decode_counts(&payloads[0].body), [2, 1]);
+    }
+
+    #[test]
+    fn a_payload_that_keeps_its_chunks_is_sealed_small() {
+        let mut b = Batcher::new(negotiated(ApiVersion::V05, 64 << 20), true);
+        let big = |id| -> Vec<SpanData> { (0..100).map(|i| span(id * 1000 + i, "op")).collect() };
+        let mut pushed = 0;
+        let sealed = loop {
+            let out = b.push(big(pushed), 0);
+            pushed += 1;
+            if let Some(sealed) = out.sealed {
+                break sealed;
+            }
+            assert!(pushed < 10_000, "never sealed");
+        };
+        // Sealed before the chunk that found it past PROBE_BYTES, far below the size limit.
+        assert!(sealed.body.len() >= PROBE_BYTES, "{}", sealed.body.len());
+        assert!(sealed.body.len() < 2 * PROBE_BYTES, "{}", sealed.body.len());
+        assert_eq!(sealed.chunks.map(|c| c.len() as u64), Some(pushed - 1));
+        assert_eq!((b.traces, b.spans), (1, 100));
+        // Without keeping chunks, the same payload grows on.
+        let mut b = Batcher::new(negotiated(ApiVersion::V05, 64 << 20), false);
+        for id in 0..pushed {
+            assert!(b.push(big(id), 0).sealed.is_none());
+        }
     }
 
     #[test]

@@ -126,6 +126,12 @@ struct Worker {
     info_requested: bool,
     v05_refused: bool,
     v05_confirmed: bool,
+    /// v0.5 payloads queued or in flight with their chunks kept (`Payload::chunks`), to be
+    /// re-encoded in v0.4 if the agent refuses v0.5: the probes. While one is out and v0.5 is
+    /// not yet confirmed, other chunks are encoded in v0.4, so only the probes keep their
+    /// spans: in a burst, keeping every chunk until the first answer cost 80-110 MB of peak
+    /// memory (e2e bench, `--v05`).
+    v05_probes: usize,
     agent_state: Option<String>,
     /// The agent answered the last request (`/info` or a payload): only then may application
     /// threads encode under overload. While the agent fails, encoding ahead would only build a
@@ -165,6 +171,7 @@ impl Worker {
             info_requested: true,
             v05_refused: false,
             v05_confirmed: false,
+            v05_probes: 0,
             agent_state: None,
             agent_ok: false,
             ready: VecDeque::new(),
@@ -297,12 +304,26 @@ impl Worker {
         self.queue(side);
     }
 
-    /// Queues sealed payloads behind the others.
+    /// Queues sealed payloads behind the others. The first v0.5 probe switches the encoding to
+    /// v0.4 until it is answered (see `v05_probes`).
     fn queue(&mut self, payloads: impl IntoIterator<Item = Payload>) {
+        let mut new_probe = false;
         for p in payloads {
+            if Self::is_probe(p.version, p.chunks.is_some()) {
+                self.v05_probes += 1;
+                new_probe = true;
+            }
             self.ready_bytes += p.body.len();
             self.ready.push_back(p);
         }
+        if new_probe && self.batcher.negotiated().version == ApiVersion::V05 {
+            self.renegotiate();
+        }
+    }
+
+    /// Whether a payload is a v0.5 probe: v0.5 with its chunks kept for re-encoding.
+    fn is_probe(version: ApiVersion, kept: bool) -> bool {
+        version == ApiVersion::V05 && kept
     }
 
     fn start_next(&mut self) -> Pending<(Outcome, bytes::Bytes)> {
@@ -346,6 +367,18 @@ impl Worker {
         let Some(sent) = self.in_flight.take() else {
             return;
         };
+        if Self::is_probe(sent.version, sent.chunks.is_some()) {
+            self.v05_probes = self.v05_probes.saturating_sub(1);
+            // Not answered either way (dropped or refused for another reason): the next
+            // payload probes again.
+            let unanswered = !matches!(
+                outcome,
+                Outcome::Delivered { .. } | Outcome::Fallback { .. }
+            );
+            if unanswered && self.v05_probes == 0 && !self.v05_confirmed {
+                self.renegotiate();
+            }
+        }
         match outcome {
             Outcome::Delivered { rates, agent_state } => {
                 self.set_agent_ok(true);
@@ -404,6 +437,8 @@ impl Worker {
             format_args!("the agent answered {status} to /v0.5/traces; using /v0.4/traces"),
         );
         self.v05_refused = true;
+        // Every kept payload is re-encoded below.
+        self.v05_probes = 0;
         let negotiated = self.negotiated();
         let mut queue: Vec<Payload> = Vec::new();
         queue.push(Payload {
@@ -437,7 +472,8 @@ impl Worker {
     fn negotiated(&self) -> Negotiated {
         Negotiated::new(
             self.settings.wanted,
-            self.v05_refused,
+            // v0.4 meanwhile while a probe is out (see `v05_probes`).
+            self.v05_refused || (self.v05_probes > 0 && !self.v05_confirmed),
             self.info.as_ref(),
             self.settings.max_payload,
         )
@@ -463,8 +499,8 @@ impl Worker {
         let negotiated = self.negotiated();
         self.update_help(negotiated);
         let keep = negotiated.version == ApiVersion::V05 && !self.v05_confirmed;
-        self.ready
-            .extend(self.batcher.reconfigure(negotiated, keep));
+        let sealed = self.batcher.reconfigure(negotiated, keep);
+        self.queue(sealed);
     }
 
     fn apply_info(&mut self, answer: Result<AgentInfo, String>) {
