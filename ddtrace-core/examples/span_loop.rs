@@ -13,8 +13,9 @@
 //! # instructions per nested trace: (I refs of cg.220000 - I refs of cg.20000) / 200000
 //! ```
 //!
-//! Arguments: the shape (`single`: one span with 2 string tags and 1 numeric tag; `nested`: a
-//! 10-span trace; `bare`: one span without tags), the number of iterations (default 100000) and
+//! Arguments: the shape (`single`: one span with 2 string tags and 1 numeric tag; `global`: the
+//! same on the process-wide tracer, as `#[trace]` uses it; `nested`: a 10-span trace; `bare`: one
+//! span without tags), the number of iterations (default 100000) and
 //! the number of threads running the loop at once on one tracer (default 1; more shows what
 //! the threads cost each other). Each thread prints its wall time per span, which under
 //! cachegrind means nothing.
@@ -73,6 +74,17 @@ fn run(tracer: &ddtrace_core::Tracer, shape: &str, n: u64) {
             }
             1
         }
+        "global" => {
+            // The process-wide tracer, as `#[trace]` and `ddtrace_core::trace` use it.
+            let _ = ddtrace_core::set_global_tracer(tracer.clone());
+            for _ in 0..n {
+                let span = ddtrace_core::trace(black_box("http.request"));
+                span.set_tag("http.method", "GET");
+                span.set_tag("http.route", "/users/:id");
+                span.set_tag("http.status_code", 200);
+            }
+            1
+        }
         "bare" => {
             for _ in 0..n {
                 let _span = tracer.trace(black_box("http.request"));
@@ -91,7 +103,7 @@ fn run(tracer: &ddtrace_core::Tracer, shape: &str, n: u64) {
             10
         }
         other => {
-            eprintln!("span_loop: unknown shape {other:?} (single, bare or nested)");
+            eprintln!("span_loop: unknown shape {other:?} (single, global, bare or nested)");
             std::process::exit(2);
         }
     };

@@ -489,16 +489,18 @@ pub(crate) fn trace_named(tracer: Option<&Tracer>, name: Str) -> SpanGuard {
 }
 
 /// Runs `f` with the given tracer, else the process-wide one; `None` when tracing is disabled.
-/// The given one is borrowed: a new trace clones the tracer once, into its state.
+/// `f` gets its own reference, for the new trace's state: one change to the tracer's reference
+/// count per trace, which every thread tracing at once shares (the process-wide tracer's
+/// reference, taken from this thread's cache, is moved in rather than cloned again).
 fn with_tracer<R>(
     tracer: Option<&Tracer>,
-    f: impl FnOnce(&Arc<TracerInner>) -> Option<R>,
+    f: impl FnOnce(Arc<TracerInner>) -> Option<R>,
 ) -> Option<R> {
     match tracer {
-        Some(t) => t.inner.config.enabled.then(|| f(&t.inner))?,
+        Some(t) => t.inner.config.enabled.then(|| f(Arc::clone(&t.inner)))?,
         None => {
-            let global = global();
-            global.inner.config.enabled.then(|| f(&global.inner))?
+            let global = global().inner;
+            global.config.enabled.then(|| f(global))?
         }
     }
 }
@@ -649,7 +651,7 @@ fn apply_extras(span: &mut SpanMut<'_>, started: &mut Instant, extra: SpanExtras
 }
 
 fn start_root(
-    tracer: &Arc<TracerInner>,
+    tracer: Arc<TracerInner>,
     options: SpanOptions,
     remote: Option<&crate::context::RemoteContext>,
     local: bool,
@@ -705,7 +707,7 @@ fn start_root(
         ),
     };
     let trace = TraceState::new(
-        Arc::clone(tracer),
+        tracer,
         TraceSeed {
             trace_id,
             local_root_id: span_id,
@@ -716,6 +718,7 @@ fn start_root(
             decision,
         },
     );
+    let tracer = &trace.tracer;
     let service = options.service.unwrap_or_else(|| tracer.service.clone());
     // Built in place, in the buffer that becomes its chunk when it is started active (an owned
     // span takes it out, and leaves the exporter's recycled buffers to the guards).
