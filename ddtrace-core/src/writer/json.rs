@@ -45,7 +45,7 @@ pub(crate) fn run(mut io: WorkerIo, output: TraceOutput, interval: Duration) {
             let mut spans_taken = 0;
             let mut n = 0;
             while n < DRAIN_BUDGET {
-                let Some(item) = io.chunks.try_recv() else {
+                let Ok(item) = io.chunks.try_recv() else {
                     break;
                 };
                 n += 1;

@@ -2,13 +2,11 @@
 //! memory cap, the wake-up signal and the flush / shutdown requests.
 //!
 //! [`Front::export`] never locks, never blocks and does no I/O: it counts the chunk, reserves its
-//! spans against the cap with one atomic add, and `try_send`s it into a crossbeam channel: a
-//! bounded fast lane whose slots are reused, and an unbounded lane for when that is full
-//! ([`Lanes`]). The background thread does not sleep on them (a parked receiver would cost
+//! spans against the cap with one atomic add, and `try_send`s it into a bounded crossbeam
+//! channel. The background thread does not sleep on that channel (a parked receiver would cost
 //! every `try_send` a futex wake-up); it wakes on its flush interval, on flush / shutdown
 //! requests, and on a [`Notify`] the application rings only when the buffer crosses its
-//! high-water mark or the fast lane overflows, so bursts are drained promptly without a system
-//! call per trace.
+//! high-water mark, so bursts are drained promptly without a system call per trace.
 //!
 //! **Overload.** One writer thread cannot always keep up with several application threads that do
 //! nothing but make spans (two of them outrun it on two cores). Past the overload mark (a quarter
@@ -128,83 +126,6 @@ impl std::fmt::Debug for Queued {
             Queued::Encoded(e) => f.debug_tuple("Encoded").field(&e.spans).finish(),
         }
     }
-}
-
-/// Slots of the hand-off's fast lane: a bounded channel whose slots are allocated once and
-/// reused (about 170 bytes each, 340 KB in all). The unbounded lane beside it allocates a block
-/// of slots for every 31 chunks, which the background thread frees. Chunks go to the unbounded
-/// lane only while the fast lane is full, and the first that does wakes the background thread.
-/// End to end (README), two threads flat out: 268-304 against 337-369 ns a span on a CPU, at a
-/// peak of 177-195 against 225-240 MB; one thread flat out: 228-258 against 254-294 ns (but a
-/// peak of 117-157 against 106-111 MB, the writer being further behind); with work between
-/// traces, no change.
-const FAST_LANE_SLOTS: usize = 2048;
-
-/// The application side of the hand-off to the background thread: a fast lane and, when it
-/// is full, an unbounded one (see [`FAST_LANE_SLOTS`]). Bounded by the span cap in all: every
-/// chunk holds at least one span.
-#[derive(Debug)]
-pub(crate) struct Lanes<T> {
-    fast: T,
-    overflow: T,
-}
-
-impl Lanes<Sender<Queued>> {
-    /// Queues `item`; returns whether the fast lane was full (the item went to the other), or
-    /// why it was not queued (the item is then dropped here).
-    fn try_send(&self, item: Queued) -> Result<bool, DropReason> {
-        let refused = |e: TrySendError<Queued>| match e {
-            TrySendError::Full(_) => DropReason::QueueFull,
-            TrySendError::Disconnected(_) => DropReason::Shutdown,
-        };
-        match self.fast.try_send(item) {
-            Ok(()) => Ok(false),
-            Err(TrySendError::Full(item)) => {
-                self.overflow.try_send(item).map(|()| true).map_err(refused)
-            }
-            Err(e) => Err(refused(e)),
-        }
-    }
-}
-
-impl Lanes<Receiver<Queued>> {
-    /// The next chunk, from the fast lane first (chunks are independent: the order among them
-    /// does not matter).
-    pub(crate) fn try_recv(&self) -> Option<Queued> {
-        self.fast
-            .try_recv()
-            .or_else(|_| self.overflow.try_recv())
-            .ok()
-    }
-
-    /// Every chunk waiting now.
-    pub(crate) fn try_iter(&self) -> impl Iterator<Item = Queued> + '_ {
-        std::iter::from_fn(|| self.try_recv())
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.fast.is_empty() && self.overflow.is_empty()
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.fast.len() + self.overflow.len()
-    }
-}
-
-/// A new hand-off: (application side, background side).
-fn lanes() -> (Lanes<Sender<Queued>>, Lanes<Receiver<Queued>>) {
-    let (fast_tx, fast_rx) = crossbeam_channel::bounded(FAST_LANE_SLOTS);
-    let (overflow_tx, overflow_rx) = crossbeam_channel::unbounded();
-    (
-        Lanes {
-            fast: fast_tx,
-            overflow: overflow_tx,
-        },
-        Lanes {
-            fast: fast_rx,
-            overflow: overflow_rx,
-        },
-    )
 }
 
 /// A request to the background thread.
@@ -344,7 +265,7 @@ thread_local! {
 /// What the background thread receives.
 #[derive(Debug)]
 pub(crate) struct WorkerIo {
-    pub(crate) chunks: Lanes<Receiver<Queued>>,
+    pub(crate) chunks: Receiver<Queued>,
     /// Span buffers going back to the application threads, in bundles (see
     /// [`WorkerIo::recycle`]).
     recycled: Sender<Vec<Vec<SpanData>>>,
@@ -426,7 +347,7 @@ impl WorkerIo {
 #[derive(Debug)]
 pub(crate) struct Front {
     shared: Arc<Shared>,
-    chunks: Lanes<Sender<Queued>>,
+    chunks: Sender<Queued>,
     recycled: Receiver<Vec<Vec<SpanData>>>,
     recycled_bytes: Receiver<Vec<u8>>,
     control: UnboundedSender<Control>,
@@ -445,9 +366,9 @@ impl Front {
     ) -> std::io::Result<Front> {
         let max_spans = (max_buffered_spans as u64).clamp(1, SPANS_MASK / 2);
         // Bounded by the span cap: every chunk holds at least one span, so at most `max_spans`
-        // chunks are ever queued. Past the fast lane, the unbounded lane allocates its slots as
-        // they fill (a bounded channel would allocate and touch `max_spans` slots up front).
-        let (tx, rx) = lanes();
+        // chunks are ever queued. The list-based channel allocates its slots as they fill (a
+        // bounded one would allocate and touch `max_spans` slots up front).
+        let (tx, rx) = crossbeam_channel::unbounded();
         let (recycle_tx, recycle_rx) = crossbeam_channel::bounded(MAX_BUNDLES);
         let (bytes_tx, bytes_rx) = crossbeam_channel::bounded(RECYCLED_BUFFERS);
         let (control_tx, control_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -517,13 +438,9 @@ impl Front {
             Some(DropReason::QueueFull)
         } else {
             match self.chunks.try_send(Queued::Chunk(chunk)) {
-                Ok(overflowed) => {
-                    if overflowed {
-                        s.request_wake();
-                    }
-                    None
-                }
-                Err(reason) => Some(reason),
+                Ok(()) => None,
+                Err(TrySendError::Full(_)) => Some(DropReason::QueueFull),
+                Err(TrySendError::Disconnected(_)) => Some(DropReason::Shutdown),
             }
         };
         match refused {
@@ -581,17 +498,20 @@ impl Front {
                     .chunks
                     .try_send(Queued::Encoded(EncodedChunk { bytes, spans }))
                 {
-                    Ok(overflowed) => {
+                    Ok(()) => {
                         s.counters.encoded_on_app(spans);
                         let wake_at = ENCODED_WAKE_BYTES.min(cap / 4);
-                        if overflowed || (before < wake_at && before + len >= wake_at) {
+                        if before < wake_at && before + len >= wake_at {
                             s.request_wake();
                         }
                         None
                     }
-                    Err(reason) => {
+                    Err(e) => {
                         s.encoded_bytes.fetch_sub(len, Ordering::SeqCst);
-                        Some(reason)
+                        Some(match e {
+                            TrySendError::Full(_) => DropReason::QueueFull,
+                            TrySendError::Disconnected(_) => DropReason::Shutdown,
+                        })
                     }
                 }
             }
@@ -935,46 +855,6 @@ mod tests {
         let buffer = front.reuse_buffer().unwrap();
         assert!(buffer.is_empty() && buffer.capacity() >= 3);
         assert!(front.reuse_buffer().is_none(), "the big one was freed");
-    }
-
-    #[test]
-    fn past_the_fast_lane_chunks_wait_in_the_other_and_wake_the_worker() {
-        let finalizer = svc_finalizer();
-        let n = FAST_LANE_SLOTS as u64 + 10;
-        // A cap far above the chunks, so neither the high-water mark nor overload applies.
-        let (front, go, found) = parked_front(1_000_000);
-        for trace in 1..=FAST_LANE_SLOTS as u64 {
-            front.export(chunk(trace, 1, &finalizer));
-        }
-        assert!(
-            !front.shared.wake_pending.load(Ordering::SeqCst),
-            "the fast lane alone wakes no one"
-        );
-        for trace in FAST_LANE_SLOTS as u64 + 1..=n {
-            front.export(chunk(trace, 1, &finalizer));
-        }
-        assert!(
-            front.shared.wake_pending.load(Ordering::SeqCst),
-            "overflow wakes the worker"
-        );
-        assert_eq!(front.chunks.overflow.len(), 10);
-        go.send(()).unwrap();
-        let items = found.recv_timeout(Duration::from_secs(10)).unwrap();
-        let mut traces: Vec<u64> = items
-            .iter()
-            .map(|item| match item {
-                Queued::Chunk(c) => c.spans[0].span_id / 100,
-                Queued::Encoded(_) => 0,
-            })
-            .collect();
-        traces.sort_unstable();
-        assert_eq!(traces, (1..=n).collect::<Vec<_>>(), "every chunk, once");
-        let stats = front.stats();
-        assert_eq!(
-            (stats.traces_received, stats.traces_dropped.total()),
-            (n, 0)
-        );
-        assert_eq!(front.shared.state.load(Ordering::SeqCst), 0);
     }
 
     #[test]

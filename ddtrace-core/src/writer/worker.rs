@@ -255,7 +255,7 @@ impl Worker {
                 budget_hit = true;
                 break;
             }
-            let Some(item) = self.io.chunks.try_recv() else {
+            let Ok(item) = self.io.chunks.try_recv() else {
                 break;
             };
             n += 1;
