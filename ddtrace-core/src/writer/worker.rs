@@ -472,7 +472,7 @@ impl Worker {
     fn negotiated(&self) -> Negotiated {
         Negotiated::new(
             self.settings.wanted,
-            // v0.4 meanwhile while a probe is out (see `v05_probes`).
+            // v0.4 while a probe is out (see `v05_probes`).
             self.v05_refused || (self.v05_probes > 0 && !self.v05_confirmed),
             self.info.as_ref(),
             self.settings.max_payload,
