@@ -533,6 +533,40 @@ fn while_the_first_v05_payload_is_out_the_others_go_in_v04() {
     assert_eq!(s.traces_dropped, DropCounts::default());
 }
 
+/// A probe is sealed once it holds 256 KB, so a burst before the agent's first answer keeps
+/// few spans; everything is still delivered, the rest in v0.4 until the probe is accepted.
+#[test]
+fn a_v05_probe_is_sealed_by_size_and_the_rest_follows() {
+    let agent = FakeAgent::start(INFO_V05, vec![]);
+    let (tracer, _) = new_tracer(
+        config(&agent.url())
+            .api_version(ApiVersion::V05)
+            .flush_interval(Duration::from_secs(60)),
+    );
+    agent.wait_for("/info", 1);
+    // About 6.7 KB encoded a trace: past 256 KB after some 40 of them.
+    for i in 0..80 {
+        trace(&tracer, &format!("burst{i}"), 100);
+    }
+    assert!(tracer.flush(Duration::from_secs(10)));
+    let requests = agent.trace_requests();
+    assert_eq!(requests[0].path, "/v0.5/traces", "the probe");
+    let (probe_traces, _) = decode(&requests[0].path, &requests[0].body);
+    assert!(
+        (10..70).contains(&probe_traces),
+        "{probe_traces} traces in the probe"
+    );
+    assert!(
+        requests.iter().any(|r| r.path == "/v0.4/traces"),
+        "what came while the probe was out went in v0.4"
+    );
+    let traces: usize = requests.iter().map(|r| decode(&r.path, &r.body).0).sum();
+    assert_eq!(traces, 80);
+    let s = tracer.stats();
+    assert_eq!((s.traces_sent, s.spans_sent), (80, 8000));
+    assert_eq!(s.traces_dropped, DropCounts::default());
+}
+
 /// A probe that is not answered (dropped after its retries) does not leave the writer on v0.4:
 /// the next payload probes again.
 #[test]
