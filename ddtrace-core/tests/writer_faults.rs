@@ -232,6 +232,25 @@ fn new_tracer(builder: ConfigBuilder) -> (Tracer, Arc<AgentRates>) {
     (Tracer::with_exporter(config, writer), rates)
 }
 
+/// A fake agent listing v0.5 that answers trace requests by `script`, and a tracer asking it
+/// for v0.5 (`tune` adjusts its configuration), once the tracer has read `/info`.
+fn v05_agent(
+    script: Vec<Reply>,
+    tune: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+) -> (FakeAgent, Tracer) {
+    let agent = FakeAgent::start(INFO_V05, script);
+    let (tracer, _) = new_tracer(tune(config(&agent.url()).api_version(ApiVersion::V05)));
+    agent.wait_for("/info", 1);
+    (agent, tracer)
+}
+
+/// `traces` traces of `spans` spans in all were sent, and nothing was dropped.
+fn assert_all_sent(tracer: &Tracer, traces: u64, spans: u64) {
+    let s = tracer.stats();
+    assert_eq!((s.traces_sent, s.spans_sent), (traces, spans), "{s:?}");
+    assert_eq!(s.traces_dropped, DropCounts::default(), "{s:?}");
+}
+
 /// One trace of `spans` spans (a root and its children).
 fn trace(tracer: &Tracer, name: &str, spans: usize) {
     let _root = tracer.trace(name.to_owned());
@@ -451,9 +470,7 @@ fn drops_are_counted_by_reason() {
 /// batch is re-sent in v0.4, nothing lost.
 #[test]
 fn v05_falls_back_to_v04_and_resends() {
-    let agent = FakeAgent::start(INFO_V05, vec![Reply::Status(404, "not found")]);
-    let (tracer, _) = new_tracer(config(&agent.url()).api_version(ApiVersion::V05));
-    agent.wait_for("/info", 1);
+    let (agent, tracer) = v05_agent(vec![Reply::Status(404, "not found")], |c| c);
     trace(&tracer, "first", 2);
     trace_flushed(&tracer, "second", 1);
     trace_flushed(&tracer, "third", 1);
@@ -464,17 +481,13 @@ fn v05_falls_back_to_v04_and_resends() {
     assert_eq!(decode("/v0.4/traces", &requests[1].body), (2, 3));
     assert_eq!(requests[1].headers["x-datadog-trace-count"], "2");
     assert_eq!(decode("/v0.4/traces", &requests[2].body), (1, 1));
-    let s = tracer.stats();
-    assert_eq!((s.traces_sent, s.spans_sent), (3, 4));
-    assert_eq!(s.traces_dropped, DropCounts::default());
+    assert_all_sent(&tracer, 3, 4);
 }
 
 /// v0.5 accepted: it stays v0.5.
 #[test]
 fn v05_is_used_when_the_agent_lists_it() {
-    let agent = FakeAgent::start(INFO_V05, vec![]);
-    let (tracer, _) = new_tracer(config(&agent.url()).api_version(ApiVersion::V05));
-    agent.wait_for("/info", 1);
+    let (agent, tracer) = v05_agent(vec![], |c| c);
     trace_flushed(&tracer, "a", 2);
     trace_flushed(&tracer, "b", 1);
     let requests = agent.trace_requests();
@@ -499,13 +512,9 @@ fn v05_is_used_when_the_agent_lists_it() {
 /// once the probe is accepted.
 #[test]
 fn while_the_first_v05_payload_is_out_the_others_go_in_v04() {
-    let agent = FakeAgent::start(INFO_V05, vec![Reply::Hold]);
-    let (tracer, _) = new_tracer(
-        config(&agent.url())
-            .api_version(ApiVersion::V05)
-            .agent_timeout(Duration::from_secs(30)),
-    );
-    agent.wait_for("/info", 1);
+    let (agent, tracer) = v05_agent(vec![Reply::Hold], |c| {
+        c.agent_timeout(Duration::from_secs(30))
+    });
     trace(&tracer, "probe", 2);
     // The probe is sealed and held by the agent: the flush cannot complete.
     assert!(!tracer.flush(Duration::from_millis(200)));
@@ -528,22 +537,14 @@ fn while_the_first_v05_payload_is_out_the_others_go_in_v04() {
             ("/v0.5/traces", (1, 1))
         ]
     );
-    let s = tracer.stats();
-    assert_eq!((s.traces_sent, s.spans_sent), (3, 6));
-    assert_eq!(s.traces_dropped, DropCounts::default());
+    assert_all_sent(&tracer, 3, 6);
 }
 
 /// A probe is sealed once it holds 256 KB, so a burst before the agent's first answer keeps
 /// few spans; everything is still delivered, the rest in v0.4 until the probe is accepted.
 #[test]
 fn a_v05_probe_is_sealed_by_size_and_the_rest_follows() {
-    let agent = FakeAgent::start(INFO_V05, vec![]);
-    let (tracer, _) = new_tracer(
-        config(&agent.url())
-            .api_version(ApiVersion::V05)
-            .flush_interval(Duration::from_secs(60)),
-    );
-    agent.wait_for("/info", 1);
+    let (agent, tracer) = v05_agent(vec![], |c| c.flush_interval(Duration::from_secs(60)));
     // About 6.7 KB encoded a trace: past 256 KB after some 40 of them.
     for i in 0..80 {
         trace(&tracer, &format!("burst{i}"), 100);
@@ -562,21 +563,17 @@ fn a_v05_probe_is_sealed_by_size_and_the_rest_follows() {
     );
     let traces: usize = requests.iter().map(|r| decode(&r.path, &r.body).0).sum();
     assert_eq!(traces, 80);
-    let s = tracer.stats();
-    assert_eq!((s.traces_sent, s.spans_sent), (80, 8000));
-    assert_eq!(s.traces_dropped, DropCounts::default());
+    assert_all_sent(&tracer, 80, 8000);
 }
 
 /// A probe that is not answered (dropped after its retries) does not leave the writer on v0.4:
 /// the next payload probes again.
 #[test]
 fn a_v05_probe_that_fails_is_followed_by_another() {
-    let agent = FakeAgent::start(
-        INFO_V05,
+    let (agent, tracer) = v05_agent(
         vec![Reply::Status(400, "bad"), Reply::Status(400, "bad")],
+        |c| c,
     );
-    let (tracer, _) = new_tracer(config(&agent.url()).api_version(ApiVersion::V05));
-    agent.wait_for("/info", 1);
     trace_flushed(&tracer, "refused", 1);
     trace_flushed(&tracer, "again", 2);
     trace_flushed(&tracer, "kept", 1);
