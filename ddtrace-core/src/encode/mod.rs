@@ -359,8 +359,8 @@ impl PayloadEncoder {
 /// Encodes one chunk as a v0.4 msgpack array of spans, `chunk[root]` first (what an exporting
 /// thread does under overload; the writer appends it to a v0.4 payload as is).
 pub(crate) fn encode_v04_chunk(options: EncodeOptions, chunk: &[SpanData], root: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(encoded_chunk_estimate(chunk.len()));
-    v04::V04Encoder::new(options).write_chunk(&mut out, chunk, root);
+    let mut out = Vec::new();
+    encode_v04_chunk_into(&mut out, options, chunk, root);
     out
 }
 
