@@ -194,7 +194,12 @@ impl Drop for Stack {
 }
 
 thread_local! {
-    static STACK: RefCell<Stack> = RefCell::default();
+    static STACK: RefCell<Stack> = const {
+        RefCell::new(Stack {
+            entries: Vec::new(),
+            groups: Vec::new(),
+        })
+    };
 }
 
 /// Pushes an entry (it becomes the active one).

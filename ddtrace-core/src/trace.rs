@@ -190,6 +190,17 @@ impl TraceState {
         }
     }
 
+    /// Records a decision made by the agent's rate alone (see `Sampler::decide_without_rules`).
+    pub(crate) fn set_agent_decision(&self, keep: bool, rate: f64) {
+        let priority = if keep { AUTO_KEEP } else { AUTO_REJECT };
+        self.set_priority(priority, crate::sampler::MECHANISM_AGENT_RATE);
+        self.buf().rates = SamplingRates {
+            agent: Some(rate),
+            rule: None,
+            limit: None,
+        };
+    }
+
     /// Applies a root-span change made from a thread that does not hold the root.
     pub(crate) fn update_root(&self, f: impl FnOnce(&mut RootUpdate<'_>)) {
         let mut buf = self.buf();

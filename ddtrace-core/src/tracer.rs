@@ -18,7 +18,7 @@ use crate::intern::intern;
 use crate::log::{self, Level};
 use crate::propagation::{Extractor, InjectContext, Injector, PROPAGATION_ERROR_KEY, Propagator};
 use crate::rates::AgentRates;
-use crate::sampler::{Sampler, SamplingInput};
+use crate::sampler::{QuickDecision, Sampler, SamplingInput};
 use crate::span::{ActiveSpan, OpenSpan, RootSpan, Span, SpanGuard, SpanMut, unix_ns};
 use crate::span_data::{SpanData, SpanLink, Str, TagMap};
 use crate::tag::Stored;
@@ -752,16 +752,26 @@ fn start_root(
     // decided (honoured, not redone) or a start tag asked for a manual keep or drop.
     let upstream_decided = remote.is_some_and(|r| r.sampling_priority.is_some());
     if !upstream_decided && trace.mechanism() != Some(MECHANISM_MANUAL) {
-        let decision = tracer.sampler.decide(&SamplingInput {
-            trace_id,
-            service: &data.service,
-            name: &data.name,
-            resource: &data.resource,
-            meta: &data.meta,
-            metrics: &data.metrics,
-            env: tracer.env,
-        });
-        trace.set_decision(&decision);
+        match tracer
+            .sampler
+            .decide_without_rules(trace_id, &data.service, tracer.env)
+        {
+            // The trace starts as a default keep.
+            Some(QuickDecision::Default) => {}
+            Some(QuickDecision::AgentRate { keep, rate }) => trace.set_agent_decision(keep, rate),
+            None => {
+                let decision = tracer.sampler.decide(&SamplingInput {
+                    trace_id,
+                    service: &data.service,
+                    name: &data.name,
+                    resource: &data.resource,
+                    meta: &data.meta,
+                    metrics: &data.metrics,
+                    env: tracer.env,
+                });
+                trace.set_decision(&decision);
+            }
+        }
     }
     Some(NewRoot {
         spans,

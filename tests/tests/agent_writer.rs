@@ -429,3 +429,52 @@ fn an_absent_agent_costs_nothing_but_counted_drops() {
         "{s:?}"
     );
 }
+
+/// The rates the agent answers with (`rate_by_service`) decide the traces started after them:
+/// the rate for the root's service and env, recorded as `_dd.agent_psr` with decision maker
+/// `-1`; a service the agent gave no rate for keeps the default decision.
+#[test]
+fn the_agents_rates_decide_later_traces() {
+    let agent = start_agent(TestAgent::builder());
+    let session = agent
+        .session_with_sample_rates(&serde_json::json!({
+            "service:keep-svc,env:writer-test": 1.0,
+            "service:drop-svc,env:writer-test": 0.0,
+        }))
+        .unwrap();
+    let tracer = build(config(&agent.url(), &session));
+    // Decided before the agent has answered: the default keep.
+    drop(tracer.span("before").service("drop-svc").enter());
+    assert!(tracer.flush(WAIT));
+    drop(tracer.span("kept").service("keep-svc").enter());
+    drop(tracer.span("dropped").service("drop-svc").enter());
+    drop(tracer.trace("unrated"));
+    assert!(tracer.flush(WAIT));
+    let traces = session.wait_for_traces(4, WAIT).unwrap();
+    let root = |name: &str| {
+        traces
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t.as_array().unwrap())
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no span {name} in {traces}"))
+            .clone()
+    };
+    let decision = |name: &str| {
+        let s = root(name);
+        (
+            s["metrics"]["_sampling_priority_v1"].as_f64(),
+            s["meta"]["_dd.p.dm"].as_str().map(str::to_owned),
+            s["metrics"].get("_dd.agent_psr").and_then(Value::as_f64),
+        )
+    };
+    assert_eq!(decision("before"), (Some(1.0), Some("-0".into()), None));
+    assert_eq!(decision("kept"), (Some(1.0), Some("-1".into()), Some(1.0)));
+    assert_eq!(
+        decision("dropped"),
+        (Some(0.0), Some("-1".into()), Some(0.0))
+    );
+    assert_eq!(decision("unrated"), (Some(1.0), Some("-0".into()), None));
+    assert_all_sent(&tracer, 4, 4);
+}

@@ -229,6 +229,15 @@ impl SamplingDecision {
     }
 }
 
+/// What [`Sampler::decide_without_rules`] decided.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum QuickDecision {
+    /// No agent rate yet: keep (priority 1, mechanism 0).
+    Default,
+    /// The agent's rate decided (priority 1 or 0, mechanism 1, `_dd.agent_psr`).
+    AgentRate { keep: bool, rate: f64 },
+}
+
 /// Decides whether new traces are kept. Cheap to share (`Arc`); `decide` takes `&self`.
 #[derive(Debug)]
 pub struct Sampler {
@@ -291,6 +300,30 @@ impl Sampler {
             decision.explanation
         );
         decision
+    }
+
+    /// The decision for a new trace's root when no rule is configured and no debug line is
+    /// wanted (most services): the agent's rate, else keep. `None` when there are rules, or
+    /// debug logging wants the explanation: then [`decide`](Sampler::decide). The hot path's
+    /// shortcut: no rule loop, and no [`SamplingDecision`] (with its explanation) to build
+    /// and drop.
+    #[inline]
+    pub(crate) fn decide_without_rules(
+        &self,
+        trace_id: TraceId,
+        service: &str,
+        env: &str,
+    ) -> Option<QuickDecision> {
+        if !self.rules.is_empty() || crate::log::debug_enabled() {
+            return None;
+        }
+        Some(match self.agent_rates.rate_for(service, env) {
+            Some(rate) => QuickDecision::AgentRate {
+                keep: knuth_keep(trace_id, rate),
+                rate,
+            },
+            None => QuickDecision::Default,
+        })
     }
 
     fn decide_inner(&self, input: &SamplingInput<'_>) -> SamplingDecision {
