@@ -17,13 +17,18 @@
 //! same on the process-wide tracer, as `#[trace]` uses it; `nested`: a 10-span trace; `bare`: one
 //! span without tags), the number of iterations (default 100000) and
 //! the number of threads running the loop at once on one tracer (default 1; more shows what
-//! the threads cost each other). Each thread prints its wall time per span, which under
-//! cachegrind means nothing.
+//! the threads cost each other), and the exporter: `channel` (default; the bench's, see
+//! `benches/support`) or `local`, which keeps the last chunk's buffer on the thread for the next
+//! trace and sends nothing, so what remains is the tracer's own work without the hand-over.
+//! Each thread prints its wall time per span, which under cachegrind means nothing.
 
 #![allow(missing_docs)]
 
+use std::cell::RefCell;
 use std::hint::black_box;
 use std::time::Instant;
+
+use ddtrace_core::{Exporter, SpanData, TraceChunk, Tracer};
 
 #[path = "../benches/support/mod.rs"]
 mod support;
@@ -39,12 +44,19 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let tracer = support::tracer();
     let threads: usize = match args.next().map(|a| a.parse()) {
         None => 1,
         Some(Ok(t)) if t > 0 => t,
         _ => {
             eprintln!("span_loop: the thread count is not a positive number");
+            std::process::exit(2);
+        }
+    };
+    let tracer = match args.next().as_deref() {
+        None | Some("channel") => support::tracer(),
+        Some("local") => Tracer::with_exporter(support::config(), LocalExporter),
+        Some(other) => {
+            eprintln!("span_loop: unknown exporter {other:?} (channel or local)");
             std::process::exit(2);
         }
     };
@@ -61,8 +73,26 @@ fn main() {
     }
 }
 
+thread_local! {
+    /// The buffer of the last chunk this thread exported (`LocalExporter`).
+    static LAST: RefCell<Option<Vec<SpanData>>> = const { RefCell::new(None) };
+}
+
+/// Keeps the last chunk's buffer on its thread for the next trace, and sends nothing.
+struct LocalExporter;
+
+impl Exporter for LocalExporter {
+    fn export(&self, chunk: TraceChunk) {
+        LAST.with_borrow_mut(|last| *last = Some(chunk.spans));
+    }
+
+    fn reuse_buffer(&self) -> Option<Vec<SpanData>> {
+        LAST.with_borrow_mut(Option::take)
+    }
+}
+
 /// Runs `shape` `n` times on this thread; prints the time per span.
-fn run(tracer: &ddtrace_core::Tracer, shape: &str, n: u64) {
+fn run(tracer: &Tracer, shape: &str, n: u64) {
     let started = Instant::now();
     let spans_per_iteration = match shape {
         "single" => {

@@ -73,8 +73,12 @@ pub fn tracer() -> Tracer {
             }
         }
     });
-    let config = Config::builder()
+    Tracer::with_exporter(config(), ChannelExporter { tx, recycled })
+}
+
+/// The benches' configuration: service `bench-svc`, the environment ignored.
+pub fn config() -> Config {
+    Config::builder()
         .service("bench-svc")
-        .build_from(&std::collections::HashMap::<&str, &str>::new());
-    Tracer::with_exporter(config, ChannelExporter { tx, recycled })
+        .build_from(&std::collections::HashMap::<&str, &str>::new())
 }
