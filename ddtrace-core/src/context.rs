@@ -424,8 +424,27 @@ pub(crate) fn finish_local(key: u64, end: End) {
     }
 }
 
+/// Sets a tag with a `'static` key and string value on the open span with `key`, if it is
+/// active on this thread. The key and value come in registers, and [`with_span`] is inlined
+/// here, so they are written into the span without a round trip through the stack (where a
+/// value stored in parts and loaded whole stalls the load).
+pub(crate) fn set_static_meta(key: u64, tag: &'static str, value: &'static str) {
+    find_span(key, |s| s.set_static_meta(tag, value));
+}
+
+/// [`set_static_meta`] for a metric.
+pub(crate) fn set_static_metric(key: u64, tag: &'static str, value: f64) {
+    find_span(key, |s| s.set_static_metric(tag, value));
+}
+
 /// Runs `f` on the open span with `key`, if it is active on this thread.
 pub(crate) fn with_span<R>(key: u64, f: impl FnOnce(&mut SpanMut<'_>) -> R) -> Option<R> {
+    find_span(key, f)
+}
+
+/// [`with_span`], inlined.
+#[inline(always)]
+fn find_span<R>(key: u64, f: impl FnOnce(&mut SpanMut<'_>) -> R) -> Option<R> {
     STACK
         .try_with(|s| {
             let mut s = s.try_borrow_mut().ok()?;

@@ -50,15 +50,49 @@ pub(crate) struct SpanMut<'a> {
 impl SpanMut<'_> {
     #[inline]
     pub(crate) fn set_tag(&mut self, key: Str, value: TagValue) {
-        // Most keys are not `manual.*`: one byte rules them out.
-        if key.as_bytes().first() == Some(&b'm') {
-            match &*key {
-                MANUAL_KEEP => return self.trace.set_priority(USER_KEEP, MECHANISM_MANUAL),
-                MANUAL_DROP => return self.trace.set_priority(USER_REJECT, MECHANISM_MANUAL),
-                _ => {}
-            }
+        if !self.manual(&key) {
+            store_tag(self.data, key, value.into_stored());
         }
-        store_tag(self.data, key, value.into_stored());
+    }
+
+    /// [`set_tag`](Self::set_tag) for a `'static` key and string value.
+    #[inline(always)]
+    pub(crate) fn set_static_meta(&mut self, key: &'static str, value: &'static str) {
+        if !self.manual(key) {
+            let data = &mut *self.data;
+            if !data.metrics.is_empty() {
+                data.metrics.remove(key);
+            }
+            data.meta.insert_static(key, Str::Borrowed(value));
+        }
+    }
+
+    /// [`set_tag`](Self::set_tag) for a `'static` key and a value that is a metric.
+    #[inline(always)]
+    pub(crate) fn set_static_metric(&mut self, key: &'static str, value: f64) {
+        if !self.manual(key) {
+            let data = &mut *self.data;
+            if !data.meta.is_empty() {
+                data.meta.remove(key);
+            }
+            data.metrics.insert_static(key, value);
+        }
+    }
+
+    /// Applies `manual.keep` / `manual.drop` (whatever the value); says whether `key` was one.
+    #[inline]
+    fn manual(&mut self, key: &str) -> bool {
+        // Most keys are not `manual.*`: one byte rules them out.
+        if key.as_bytes().first() != Some(&b'm') {
+            return false;
+        }
+        let priority = match key {
+            MANUAL_KEEP => USER_KEEP,
+            MANUAL_DROP => USER_REJECT,
+            _ => return false,
+        };
+        self.trace.set_priority(priority, MECHANISM_MANUAL);
+        true
     }
 
     pub(crate) fn set_error(&mut self, info: ErrorInfo) {
@@ -181,14 +215,39 @@ pub(crate) fn store_tag(span: &mut SpanData, key: Str, stored: Stored) {
 
 /// The tag, error and metadata methods shared by every span handle, written once.
 macro_rules! span_methods {
-    (ref) => { span_methods!(@gen self [&]); };
-    (mut) => { span_methods!(@gen self [&mut]); };
+    (ref) => { span_methods!(@gen self [&]); span_methods!(@static_tags self [&]); };
+    (mut) => { span_methods!(@gen self [&mut]); span_methods!(@static_tags self [&mut]); };
+    // The handle sets `'static` tags its own way (`put_static_meta`, `put_static_metric`).
+    (ref, tag_static_with_context) => { span_methods!(@gen self [&]); };
+    (@static_tags $self:tt [$($ref:tt)*]) => {
+        fn put_static_meta($($ref)* $self, key: &'static str, value: &'static str) {
+            $self.with_open(move |s| s.set_static_meta(key, value));
+        }
+
+        fn put_static_metric($($ref)* $self, key: &'static str, value: f64) {
+            $self.with_open(move |s| s.set_static_metric(key, value));
+        }
+    };
     (@gen $self:tt [$($ref:tt)*]) => {
+        fn put_tag($($ref)* $self, key: Str, value: TagValue) {
+            $self.with_open(move |s| s.set_tag(key, value));
+        }
+
         /// Sets a tag: strings go to `meta`; integers, floats and booleans to `metrics`.
         /// `manual.keep` / `manual.drop` keep or drop the whole trace instead.
+        #[inline]
         pub fn set_tag($($ref)* $self, key: impl Into<Str>, value: impl Into<TagValue>) {
-            let (key, value) = (key.into(), value.into());
-            $self.with_open(move |s| s.set_tag(key, value));
+            // Inlined into the caller, where the kinds of key and value are known: the common
+            // `'static` key with a `'static` string or a number travels in registers (moving a
+            // `Str` or a `TagValue` goes through memory).
+            match (key.into(), value.into()) {
+                (Str::Borrowed(k), TagValue::Str(Str::Borrowed(v))) => $self.put_static_meta(k, v),
+                (Str::Borrowed(k), value) => match value.as_metric() {
+                    Some(m) => $self.put_static_metric(k, m),
+                    None => $self.put_tag(Str::Borrowed(k), value),
+                },
+                (key, value) => $self.put_tag(key, value),
+            }
         }
 
         /// Sets the resource (what the span acted on: a route, a query, ...).
@@ -342,7 +401,19 @@ impl ActiveSpan {
         self.with_open(|s| f(&s.as_ref()))
     }
 
-    span_methods!(ref);
+    fn put_static_meta(&self, key: &'static str, value: &'static str) {
+        if self.key != 0 {
+            context::set_static_meta(self.key, key, value);
+        }
+    }
+
+    fn put_static_metric(&self, key: &'static str, value: f64) {
+        if self.key != 0 {
+            context::set_static_metric(self.key, key, value);
+        }
+    }
+
+    span_methods!(ref, tag_static_with_context);
 }
 
 /// An active span that finishes when dropped: what [`Tracer::trace`](crate::Tracer::trace)

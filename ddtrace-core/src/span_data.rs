@@ -100,6 +100,17 @@ impl<V> TagMap<V> {
         }
     }
 
+    /// [`insert`](Self::insert) for a `'static` key, dropping the previous value. The key is
+    /// looked up as the `&str` it is and made a [`Str`] only when stored: looking up a `Str`
+    /// borrows it, which puts it on the stack.
+    #[inline(always)]
+    pub(crate) fn insert_static(&mut self, key: &'static str, value: V) {
+        match self.position(key) {
+            Some(i) => self.entries[i].1 = value,
+            None => self.entries.push((Str::Borrowed(key), value)),
+        }
+    }
+
     /// Where `key` is. Compares lengths first: most keys of a span differ in length.
     #[inline]
     fn position(&self, key: &str) -> Option<usize> {

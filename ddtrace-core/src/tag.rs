@@ -40,15 +40,29 @@ impl TagValue {
     /// Where this value goes on a span.
     #[inline]
     pub(crate) fn into_stored(self) -> Stored {
+        if let Some(m) = self.as_metric() {
+            return Stored::Metric(m);
+        }
         match self {
             TagValue::Str(s) => Stored::Meta(s),
-            TagValue::Bool(b) => Stored::Metric(if b { 1.0 } else { 0.0 }),
-            TagValue::I64(i) if i.unsigned_abs() <= MAX_EXACT_INT => Stored::Metric(i as f64),
             TagValue::I64(i) => Stored::Meta(i.to_string().into()),
-            TagValue::U64(u) if u <= MAX_EXACT_INT => Stored::Metric(u as f64),
             TagValue::U64(u) => Stored::Meta(u.to_string().into()),
-            TagValue::F64(f) if f.is_finite() => Stored::Metric(f),
-            TagValue::F64(_) => Stored::Rejected("a NaN or infinite number cannot be a metric"),
+            TagValue::F64(_) | TagValue::Bool(_) => {
+                Stored::Rejected("a NaN or infinite number cannot be a metric")
+            }
+        }
+    }
+
+    /// The value as a metric, if it is stored as one: a boolean (1 or 0), an integer within
+    /// ±2^53, a finite float.
+    #[inline]
+    pub(crate) fn as_metric(&self) -> Option<f64> {
+        match *self {
+            TagValue::Bool(b) => Some(if b { 1.0 } else { 0.0 }),
+            TagValue::I64(i) if i.unsigned_abs() <= MAX_EXACT_INT => Some(i as f64),
+            TagValue::U64(u) if u <= MAX_EXACT_INT => Some(u as f64),
+            TagValue::F64(f) if f.is_finite() => Some(f),
+            _ => None,
         }
     }
 

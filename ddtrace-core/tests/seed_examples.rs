@@ -163,30 +163,78 @@ fn root_span_tags_from_another_thread() {
     assert_eq!(meta(by_name(&spans, "child"), "from.worker"), None);
 }
 
-/// `span.set_tag("num_ingredients", len(ingredients))` is a metric; strings go to meta.
+/// `span.set_tag("num_ingredients", len(ingredients))` is a metric; strings go to meta. The
+/// same through every kind of handle: the guard, an owned span, a shared span, the current
+/// span, an entered owned span reached as the current span.
 #[test]
 fn local_tags_numbers_to_metrics_strings_to_meta() {
+    macro_rules! tag_all {
+        ($span:expr) => {{
+            let span = $span;
+            let ingredients = ["bread", "cheese"];
+            span.set_tag("num_ingredients", ingredients.len());
+            span.set_tag("bread", "sourdough");
+            span.set_tag("price", 4.5);
+            span.set_tag("toasted", true);
+            span.set_tag("order.id", u64::MAX); // too big for a float: kept exactly, as a string
+            span.set_tag("changed", "first");
+            span.set_tag("changed", 2); // moves from meta to metrics
+            span.set_tag("moved", 1);
+            span.set_tag("moved", "back"); // and from metrics to meta
+            span.set_tag("bread", "rye"); // replaces
+            span.set_tag("owned", String::from("value"));
+            span.set_tag(String::from("owned.key"), 3);
+            span.set_tag("nan", f64::NAN); // not a metric: ignored
+        }};
+    }
     let (tracer, collector) = tracer_with("svc");
     {
-        let span = tracer.trace("sandwich.make");
-        let ingredients = ["bread", "cheese"];
-        span.set_tag("num_ingredients", ingredients.len());
-        span.set_tag("bread", "sourdough");
-        span.set_tag("price", 4.5);
-        span.set_tag("toasted", true);
-        span.set_tag("order.id", u64::MAX); // too big for a float: kept exactly, as a string
-        span.set_tag("changed", "first");
-        span.set_tag("changed", 2); // moves from meta to metrics
+        let guard = tracer.trace("guard");
+        tag_all!(&guard);
     }
-    let s = &collector.spans()[0];
-    assert_eq!(s.metrics.get("num_ingredients"), Some(&2.0));
-    assert_eq!(meta(s, "num_ingredients"), None);
-    assert_eq!(meta(s, "bread"), Some("sourdough"));
-    assert_eq!(s.metrics.get("price"), Some(&4.5));
-    assert_eq!(s.metrics.get("toasted"), Some(&1.0));
-    assert_eq!(meta(s, "order.id"), Some("18446744073709551615"));
-    assert_eq!(s.metrics.get("changed"), Some(&2.0));
-    assert_eq!(meta(s, "changed"), None);
+    {
+        let mut owned = tracer.span("owned").start();
+        tag_all!(&mut owned);
+    }
+    {
+        let shared = tracer.span("shared").start().into_shared();
+        tag_all!(&shared);
+        shared.finish();
+    }
+    {
+        let _guard = tracer.trace("current");
+        tag_all!(&ddtrace_core::current_span().unwrap());
+    }
+    {
+        let mut entered = tracer.span("entered").start();
+        let _in = entered.enter();
+        tag_all!(&ddtrace_core::current_span().unwrap());
+    }
+    let spans = collector.spans();
+    assert_eq!(spans.len(), 5);
+    for s in &spans {
+        let name = &s.name;
+        assert_eq!(s.metrics.get("num_ingredients"), Some(&2.0), "{name}");
+        assert_eq!(meta(s, "num_ingredients"), None, "{name}");
+        assert_eq!(meta(s, "bread"), Some("rye"), "{name}");
+        assert_eq!(
+            s.meta.iter().filter(|(k, _)| *k == "bread").count(),
+            1,
+            "{name}: {:?}",
+            s.meta
+        );
+        assert_eq!(s.metrics.get("price"), Some(&4.5), "{name}");
+        assert_eq!(s.metrics.get("toasted"), Some(&1.0), "{name}");
+        assert_eq!(meta(s, "order.id"), Some("18446744073709551615"), "{name}");
+        assert_eq!(s.metrics.get("changed"), Some(&2.0), "{name}");
+        assert_eq!(meta(s, "changed"), None, "{name}");
+        assert_eq!(meta(s, "moved"), Some("back"), "{name}");
+        assert_eq!(s.metrics.get("moved"), None, "{name}");
+        assert_eq!(meta(s, "owned"), Some("value"), "{name}");
+        assert_eq!(s.metrics.get("owned.key"), Some(&3.0), "{name}");
+        assert_eq!(s.metrics.get("nan"), None, "{name}");
+        assert_eq!(meta(s, "nan"), None, "{name}");
+    }
 }
 
 /// `tracer.set_tag("version", __version__)`: applied to every span.
@@ -340,6 +388,19 @@ fn manual_keep_and_drop() {
         let child = tracer.trace("child");
         child.set_tag(ddtrace_core::MANUAL_DROP, true);
     }
+    // Whatever the value (here a string), and with an owned key.
+    tracer
+        .trace("kept.by.string")
+        .set_tag(ddtrace_core::MANUAL_KEEP, "yes");
+    tracer
+        .trace("dropped.by.owned.key")
+        .set_tag(String::from(ddtrace_core::MANUAL_DROP), 1);
+    let by_string = collector.span("kept.by.string").unwrap();
+    assert_eq!(by_string.metrics.get("_sampling_priority_v1"), Some(&2.0));
+    assert_eq!(meta(&by_string, "manual.keep"), None);
+    let by_owned = collector.span("dropped.by.owned.key").unwrap();
+    assert_eq!(by_owned.metrics.get("_sampling_priority_v1"), Some(&-1.0));
+    assert_eq!(by_owned.metrics.get("manual.drop"), None);
     let kept = collector.span("kept").unwrap();
     assert_eq!(kept.metrics.get("_sampling_priority_v1"), Some(&2.0));
     assert_eq!(meta(&kept, "_dd.p.dm"), Some("-4"));
