@@ -201,3 +201,34 @@ fn sampler_from_config() {
     assert_eq!(s.decide(&input(1, "a")).priority, -1);
     assert_eq!(s.decide(&input(1, "b")).priority, 2);
 }
+
+/// The hot path's shortcut decides exactly as `decide` does when there is no rule: the default
+/// keep without agent rates, then the agent's rate for the service (kept and dropped ids), and
+/// it stands aside when there are rules (including the `DD_TRACE_SAMPLE_RATE` catch-all).
+#[test]
+fn the_shortcut_without_rules_agrees_with_decide() {
+    let (s, rates, _) = sampler(vec![], None, 100.0);
+    let (kept, dropped) = kept_and_dropped_at_half();
+    let quick = |trace: u64| s.decide_without_rules(TraceId::from_parts(0xdead, trace), "svc", "");
+    let full = |trace: u64| {
+        let d = s.decide(&input(trace, "svc"));
+        (d.priority, d.mechanism, d.agent_psr)
+    };
+    assert_eq!(quick(kept), Some(QuickDecision::Default));
+    assert_eq!(full(kept), (AUTO_KEEP, MECHANISM_DEFAULT, None));
+    rates.update(HashMap::from([("service:svc,env:".to_owned(), 0.5)]));
+    for (trace, keep) in [(kept, true), (dropped, false)] {
+        assert_eq!(
+            quick(trace),
+            Some(QuickDecision::AgentRate { keep, rate: 0.5 })
+        );
+        let priority = if keep { AUTO_KEEP } else { AUTO_REJECT };
+        assert_eq!(full(trace), (priority, MECHANISM_AGENT_RATE, Some(0.5)));
+    }
+    let (with_rate, _, _) = sampler(vec![], Some(1.0), 100.0);
+    assert_eq!(
+        with_rate.decide_without_rules(TraceId(1), "svc", ""),
+        None,
+        "the catch-all rule of DD_TRACE_SAMPLE_RATE is a rule"
+    );
+}
