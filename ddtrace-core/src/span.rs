@@ -401,12 +401,14 @@ impl ActiveSpan {
         self.with_open(|s| f(&s.as_ref()))
     }
 
+    #[inline]
     fn put_static_meta(&self, key: &'static str, value: &'static str) {
         if self.key != 0 {
             context::set_static_meta(self.key, key, value);
         }
     }
 
+    #[inline]
     fn put_static_metric(&self, key: &'static str, value: f64) {
         if self.key != 0 {
             context::set_static_metric(self.key, key, value);
