@@ -19,16 +19,20 @@
 //! the number of threads running the loop at once on one tracer (default 1; more shows what
 //! the threads cost each other), and the exporter: `channel` (default; the bench's, see
 //! `benches/support`) or `local`, which keeps the last chunk's buffer on the thread for the next
-//! trace and sends nothing, so what remains is the tracer's own work without the hand-over.
+//! trace and sends nothing, so what remains is the tracer's own work without the hand-over;
+//! and `rates` to have the agent's default rate set (every trace then decided by it, as once a
+//! real agent has answered; default `no-rates`).
 //! Each thread prints its wall time per span, which under cachegrind means nothing.
 
 #![allow(missing_docs)]
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Instant;
 
-use ddtrace_core::{Exporter, SpanData, TraceChunk, Tracer};
+use ddtrace_core::{AgentRates, DEFAULT_RATE_KEY, Exporter, SpanData, TraceChunk, Tracer};
 
 #[path = "../benches/support/mod.rs"]
 mod support;
@@ -52,9 +56,27 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let tracer = match args.next().as_deref() {
-        None | Some("channel") => support::tracer(),
-        Some("local") => Tracer::with_exporter(support::config(), LocalExporter),
+    let exporter = args.next();
+    let rates = match args.next().as_deref() {
+        None | Some("no-rates") => None,
+        Some("rates") => {
+            // What an agent answers by default: keep everything, decided by the agent's rate.
+            let rates = Arc::new(AgentRates::new());
+            rates.update(HashMap::from([(DEFAULT_RATE_KEY.to_owned(), 1.0)]));
+            Some(rates)
+        }
+        Some(other) => {
+            eprintln!("span_loop: unknown rates option {other:?} (rates or no-rates)");
+            std::process::exit(2);
+        }
+    };
+    let tracer = match exporter.as_deref() {
+        None | Some("channel") => rates.map_or_else(support::tracer, support::tracer_with_rates),
+        Some("local") => Tracer::with_exporter_and_rates(
+            support::config(),
+            LocalExporter,
+            rates.unwrap_or_default(),
+        ),
         Some(other) => {
             eprintln!("span_loop: unknown exporter {other:?} (channel or local)");
             std::process::exit(2);

@@ -104,6 +104,18 @@ impl Tracer {
         Tracer::from_parts(config, Box::new(exporter), Arc::new(AgentRates::new()))
     }
 
+    /// A tracer that sends finished traces to `exporter` and samples new traces by the agent's
+    /// rates in `rates`: give it the [`AgentRates`] an [`AgentWriter`](crate::AgentWriter) you
+    /// built updates, as [`Tracer::new`] does. ([`with_exporter`](Tracer::with_exporter) gives
+    /// the sampler a table of its own, which no agent response reaches.)
+    pub fn with_exporter_and_rates(
+        config: Config,
+        exporter: impl Exporter,
+        rates: Arc<AgentRates>,
+    ) -> Tracer {
+        Tracer::from_parts(config, Box::new(exporter), rates)
+    }
+
     fn from_parts(config: Config, exporter: Box<dyn Exporter>, rates: Arc<AgentRates>) -> Tracer {
         error::install_panic_hook();
         crate::clock::calibrate();

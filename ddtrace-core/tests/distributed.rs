@@ -192,3 +192,41 @@ fn malformed_headers_give_no_context_and_never_panic() {
         assert!(tracer.extract(&bad).is_none(), "{bad:?}");
     }
 }
+
+/// A tracer given an agent-rate table samples by it: what the agent answered (here set by
+/// hand, as the agent writer does from each response) decides traces started after, per
+/// service, with `_dd.agent_psr` and decision maker `-1`.
+#[test]
+fn a_tracer_given_agent_rates_samples_by_them() {
+    use std::sync::Arc;
+    let rates = Arc::new(ddtrace_core::AgentRates::new());
+    let collector = ddtrace_core::Collector::new();
+    let tracer = ddtrace_core::Tracer::with_exporter_and_rates(
+        Config::builder()
+            .service("svc")
+            .build_from(&HashMap::<&str, &str>::new()),
+        collector.clone(),
+        Arc::clone(&rates),
+    );
+    drop(tracer.trace("before"));
+    rates.update(HashMap::from([
+        ("service:svc,env:".to_owned(), 0.0),
+        ("service:,env:".to_owned(), 1.0),
+    ]));
+    drop(tracer.trace("dropped"));
+    drop(tracer.span("kept").service("other").enter());
+    let decision = |name: &str| {
+        let s = collector.span(name).unwrap();
+        (
+            s.metrics.get("_sampling_priority_v1").copied(),
+            meta(&s, "_dd.p.dm").map(str::to_owned),
+            s.metrics.get("_dd.agent_psr").copied(),
+        )
+    };
+    assert_eq!(decision("before"), (Some(1.0), Some("-0".into()), None));
+    assert_eq!(
+        decision("dropped"),
+        (Some(0.0), Some("-1".into()), Some(0.0))
+    );
+    assert_eq!(decision("kept"), (Some(1.0), Some("-1".into()), Some(1.0)));
+}

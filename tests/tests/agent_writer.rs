@@ -449,8 +449,24 @@ fn the_agents_rates_decide_later_traces() {
     drop(tracer.span("kept").service("keep-svc").enter());
     drop(tracer.span("dropped").service("drop-svc").enter());
     drop(tracer.trace("unrated"));
+    // With start options the decision is made once the root has them (the same decision),
+    // and a manual keep among them is not overridden.
+    drop(
+        tracer
+            .span("dropped.with.options")
+            .service("drop-svc")
+            .resource("GET /x")
+            .enter(),
+    );
+    drop(
+        tracer
+            .span("kept.by.hand")
+            .service("drop-svc")
+            .tag("manual.keep", true)
+            .enter(),
+    );
     assert!(tracer.flush(WAIT));
-    let traces = session.wait_for_traces(4, WAIT).unwrap();
+    let traces = session.wait_for_traces(6, WAIT).unwrap();
     let root = |name: &str| {
         traces
             .as_array()
@@ -476,5 +492,13 @@ fn the_agents_rates_decide_later_traces() {
         (Some(0.0), Some("-1".into()), Some(0.0))
     );
     assert_eq!(decision("unrated"), (Some(1.0), Some("-0".into()), None));
-    assert_all_sent(&tracer, 4, 4);
+    assert_eq!(
+        decision("dropped.with.options"),
+        (Some(0.0), Some("-1".into()), Some(0.0))
+    );
+    assert_eq!(
+        decision("kept.by.hand"),
+        (Some(2.0), Some("-4".into()), None)
+    );
+    assert_all_sent(&tracer, 6, 6);
 }

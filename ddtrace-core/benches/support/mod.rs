@@ -11,10 +11,11 @@
 //! (`tests/benches/e2e.rs`) measures the real writer.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::thread;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
-use ddtrace_core::{Config, Exporter, SpanData, TraceChunk, Tracer};
+use ddtrace_core::{AgentRates, Config, Exporter, SpanData, TraceChunk, Tracer};
 
 struct ChannelExporter {
     tx: Sender<TraceChunk>,
@@ -45,6 +46,11 @@ impl Exporter for ChannelExporter {
 
 /// A tracer whose finished traces go to another thread as they would to the agent writer.
 pub fn tracer() -> Tracer {
+    tracer_with_rates(Arc::new(AgentRates::new()))
+}
+
+/// [`tracer`], sampling by the agent's rates in `rates`.
+pub fn tracer_with_rates(rates: Arc<AgentRates>) -> Tracer {
     let (tx, rx) = bounded::<TraceChunk>(4096);
     let (recycle, recycled) = bounded::<Vec<Vec<SpanData>>>(2048 / 64);
     // Like the agent writer: the consumer drains on a timer instead of parking on the channel,
@@ -73,7 +79,7 @@ pub fn tracer() -> Tracer {
             }
         }
     });
-    Tracer::with_exporter(config(), ChannelExporter { tx, recycled })
+    Tracer::with_exporter_and_rates(config(), ChannelExporter { tx, recycled }, rates)
 }
 
 /// The benches' configuration: service `bench-svc`, the environment ignored.

@@ -49,7 +49,9 @@ pub const WRITER_THREAD_NAME: &str = "dd-trace-writer";
 /// Sends finished traces to the Datadog Agent from a background thread.
 ///
 /// Built by [`Tracer::new`](crate::Tracer::new) when the output is the agent; build one yourself
-/// to share it or to read its [`stats`](Exporter::stats).
+/// to share it or to read its [`stats`](Exporter::stats), and hand the tracer the same rates
+/// ([`Tracer::with_exporter_and_rates`](crate::Tracer::with_exporter_and_rates)) so that its
+/// sampler follows the agent's answers.
 ///
 /// # Examples
 ///
@@ -61,9 +63,10 @@ pub const WRITER_THREAD_NAME: &str = "dd-trace-writer";
 /// let config = Config::builder().agent_url("http://localhost:8126").build();
 /// let rates = Arc::new(AgentRates::new());
 /// let writer = AgentWriter::new(&config, Arc::clone(&rates)).expect("a thread");
-/// // ... export chunks (the tracer does), then:
-/// writer.shutdown(Duration::from_secs(5));
-/// let stats = writer.stats();
+/// let tracer = Tracer::with_exporter_and_rates(config, writer, rates);
+/// drop(tracer.trace("op"));
+/// tracer.shutdown(Duration::from_secs(5));
+/// let stats = tracer.stats();
 /// assert_eq!(stats.traces_received, stats.traces_sent + stats.traces_dropped.total());
 /// ```
 #[derive(Debug)]
