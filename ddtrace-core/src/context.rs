@@ -425,9 +425,9 @@ pub(crate) fn finish_local(key: u64, end: End) {
 }
 
 /// Sets a tag with a `'static` key and string value on the open span with `key`, if it is
-/// active on this thread. The key and value come in registers, and [`with_span`] is inlined
-/// here, so they are written into the span without a round trip through the stack (where a
-/// value stored in parts and loaded whole stalls the load).
+/// active on this thread. The key and value come in registers, and the span lookup
+/// ([`with_span`]'s) is inlined here, so they are written into the span without a round trip
+/// through the stack (where a value stored in parts and loaded whole stalls the load).
 pub(crate) fn set_static_meta(key: u64, tag: &'static str, value: &'static str) {
     find_span(key, |s| s.set_static_meta(tag, value));
 }

@@ -47,9 +47,9 @@ impl TagValue {
             TagValue::Str(s) => Stored::Meta(s),
             TagValue::I64(i) => Stored::Meta(i.to_string().into()),
             TagValue::U64(u) => Stored::Meta(u.to_string().into()),
-            TagValue::F64(_) | TagValue::Bool(_) => {
-                Stored::Rejected("a NaN or infinite number cannot be a metric")
-            }
+            TagValue::F64(_) => Stored::Rejected("a NaN or infinite number cannot be a metric"),
+            // Always a metric (above).
+            TagValue::Bool(b) => Stored::Metric(if b { 1.0 } else { 0.0 }),
         }
     }
 
