@@ -180,25 +180,36 @@ impl TraceState {
 
     /// Records the sampler's decision: priority, decision maker and the rates it used.
     pub(crate) fn set_decision(&self, d: &crate::sampler::SamplingDecision) {
-        self.set_priority(d.priority, d.mechanism);
-        if d.agent_psr.is_some() || d.rule_psr.is_some() || d.limit_psr.is_some() {
-            self.buf().rates = SamplingRates {
+        self.record_decision(
+            d.priority,
+            d.mechanism,
+            SamplingRates {
                 agent: d.agent_psr,
                 rule: d.rule_psr,
                 limit: d.limit_psr,
-            };
-        }
+            },
+        );
     }
 
     /// Records a decision made by the agent's rate alone (see `Sampler::decide_without_rules`).
     pub(crate) fn set_agent_decision(&self, keep: bool, rate: f64) {
-        let priority = if keep { AUTO_KEEP } else { AUTO_REJECT };
-        self.set_priority(priority, crate::sampler::MECHANISM_AGENT_RATE);
-        self.buf().rates = SamplingRates {
-            agent: Some(rate),
-            rule: None,
-            limit: None,
-        };
+        self.record_decision(
+            if keep { AUTO_KEEP } else { AUTO_REJECT },
+            crate::sampler::MECHANISM_AGENT_RATE,
+            SamplingRates {
+                agent: Some(rate),
+                rule: None,
+                limit: None,
+            },
+        );
+    }
+
+    /// Priority, decision maker and, if any, the rates the decision used.
+    fn record_decision(&self, priority: i32, mechanism: u8, rates: SamplingRates) {
+        self.set_priority(priority, mechanism);
+        if rates.agent.is_some() || rates.rule.is_some() || rates.limit.is_some() {
+            self.buf().rates = rates;
+        }
     }
 
     /// Applies a root-span change made from a thread that does not hold the root.

@@ -101,7 +101,7 @@ impl Tracer {
     /// A tracer that sends finished traces to `exporter` (for example a
     /// [`Collector`](crate::Collector) in tests).
     pub fn with_exporter(config: Config, exporter: impl Exporter) -> Tracer {
-        Tracer::from_parts(config, Box::new(exporter), Arc::new(AgentRates::new()))
+        Tracer::with_exporter_and_rates(config, exporter, Arc::new(AgentRates::new()))
     }
 
     /// A tracer that sends finished traces to `exporter` and samples new traces by the agent's

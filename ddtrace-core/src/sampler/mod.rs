@@ -229,7 +229,7 @@ impl SamplingDecision {
     }
 }
 
-/// What [`Sampler::decide_without_rules`] decided.
+/// What decided when no rule did ([`Sampler::decide_without_rules`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum QuickDecision {
     /// No agent rate yet: keep (priority 1, mechanism 0).
@@ -317,13 +317,19 @@ impl Sampler {
         if !self.rules.is_empty() || crate::log::debug_enabled() {
             return None;
         }
-        Some(match self.agent_rates.rate_for(service, env) {
+        Some(self.by_agent_rate(trace_id, service, env))
+    }
+
+    /// What decides when no rule matched: the agent's rate for the service and env, else keep.
+    #[inline]
+    fn by_agent_rate(&self, trace_id: TraceId, service: &str, env: &str) -> QuickDecision {
+        match self.agent_rates.rate_for(service, env) {
             Some(rate) => QuickDecision::AgentRate {
                 keep: knuth_keep(trace_id, rate),
                 rate,
             },
             None => QuickDecision::Default,
-        })
+        }
     }
 
     fn decide_inner(&self, input: &SamplingInput<'_>) -> SamplingDecision {
@@ -364,24 +370,23 @@ impl Sampler {
                 }),
             };
         }
-        if let Some(rate) = self.agent_rates.rate_for(input.service, input.env) {
-            let keep = knuth_keep(input.trace_id, rate);
-            return SamplingDecision {
+        match self.by_agent_rate(input.trace_id, input.service, input.env) {
+            QuickDecision::AgentRate { keep, rate } => SamplingDecision {
                 priority: if keep { AUTO_KEEP } else { AUTO_REJECT },
                 mechanism: MECHANISM_AGENT_RATE,
                 agent_psr: Some(rate),
                 rule_psr: None,
                 limit_psr: None,
                 explanation: Explanation::AgentRate { rate },
-            };
-        }
-        SamplingDecision {
-            priority: AUTO_KEEP,
-            mechanism: MECHANISM_DEFAULT,
-            agent_psr: None,
-            rule_psr: None,
-            limit_psr: None,
-            explanation: Explanation::Default,
+            },
+            QuickDecision::Default => SamplingDecision {
+                priority: AUTO_KEEP,
+                mechanism: MECHANISM_DEFAULT,
+                agent_psr: None,
+                rule_psr: None,
+                limit_psr: None,
+                explanation: Explanation::Default,
+            },
         }
     }
 }
