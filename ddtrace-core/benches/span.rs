@@ -1,5 +1,6 @@
 //! What users feel on the application thread: one span start-to-finish with 2 string tags and
-//! 1 numeric tag, and a 10-span nested trace.
+//! 1 numeric tag (with static strings, with an owned one, and sampled by the agent's rate), and
+//! a 10-span nested trace.
 //!
 //! Run: `cargo bench -p ddtrace-core --bench span`
 //!
@@ -22,14 +23,7 @@ fn spans(c: &mut Criterion) {
     let tracer = tracer();
     let mut g = c.benchmark_group("span");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("start_tag3_finish", |b| {
-        b.iter(|| {
-            let span = tracer.trace(black_box("http.request"));
-            span.set_tag("http.method", "GET");
-            span.set_tag("http.route", "/users/:id");
-            span.set_tag("http.status_code", 200);
-        })
-    });
+    g.bench_function("start_tag3_finish", |b| b.iter(|| one_span(&tracer)));
     g.bench_function("start_tag3_finish_owned_strings", |b| {
         let route = String::from("/users/:id");
         b.iter(|| {
@@ -38,6 +32,12 @@ fn spans(c: &mut Criterion) {
             span.set_tag("http.route", &route);
             span.set_tag("http.status_code", 200);
         })
+    });
+    // As in production once the agent has answered: every new trace is sampled by the rate the
+    // agent gives its service.
+    let sampled = support::tracer_with_rates(support::agent_rates(true));
+    g.bench_function("start_tag3_finish_agent_rates", |b| {
+        b.iter(|| one_span(&sampled))
     });
     g.finish();
 
@@ -67,6 +67,14 @@ fn spans(c: &mut Criterion) {
             span.set_tag("http.method", "GET");
         })
     });
+}
+
+/// One span start to finish, with 2 string tags and 1 numeric tag.
+fn one_span(tracer: &Tracer) {
+    let span = tracer.trace(black_box("http.request"));
+    span.set_tag("http.method", "GET");
+    span.set_tag("http.route", "/users/:id");
+    span.set_tag("http.status_code", 200);
 }
 
 criterion_group!(benches, spans);

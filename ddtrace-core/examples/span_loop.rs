@@ -21,18 +21,17 @@
 //! `benches/support`) or `local`, which keeps the last chunk's buffer on the thread for the next
 //! trace and sends nothing, so what remains is the tracer's own work without the hand-over;
 //! and `rates` to have the agent's default rate set (every trace then decided by it, as once a
-//! real agent has answered; default `no-rates`).
+//! real agent has answered), or `service-rates` to have rates for services too, the bench's
+//! among them, as once the agent has seen the service (default `no-rates`).
 //! Each thread prints its wall time per span, which under cachegrind means nothing.
 
 #![allow(missing_docs)]
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Instant;
 
-use ddtrace_core::{AgentRates, DEFAULT_RATE_KEY, Exporter, SpanData, TraceChunk, Tracer};
+use ddtrace_core::{Exporter, SpanData, TraceChunk, Tracer};
 
 #[path = "../benches/support/mod.rs"]
 mod support;
@@ -59,14 +58,12 @@ fn main() {
     let exporter = args.next();
     let rates = match args.next().as_deref() {
         None | Some("no-rates") => None,
-        Some("rates") => {
-            // What an agent answers by default: keep everything, decided by the agent's rate.
-            let rates = Arc::new(AgentRates::new());
-            rates.update(HashMap::from([(DEFAULT_RATE_KEY.to_owned(), 1.0)]));
-            Some(rates)
-        }
+        Some("rates") => Some(support::agent_rates(false)),
+        Some("service-rates") => Some(support::agent_rates(true)),
         Some(other) => {
-            eprintln!("span_loop: unknown rates option {other:?} (rates or no-rates)");
+            eprintln!(
+                "span_loop: unknown rates option {other:?} (rates, service-rates or no-rates)"
+            );
             std::process::exit(2);
         }
     };

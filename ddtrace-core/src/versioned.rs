@@ -43,6 +43,13 @@ impl<T> Versioned<T> {
         out
     }
 
+    /// Which value is current: (instance id, generation). Equal stamps, read at two times, mean
+    /// the value was not replaced in between.
+    #[inline]
+    pub(crate) fn stamp(&self) -> (u64, u64) {
+        (self.id, self.generation.load(Ordering::Acquire))
+    }
+
     /// The current value, read under the lock.
     pub(crate) fn locked(&self) -> Arc<T> {
         Arc::clone(&self.value.read().unwrap_or_else(|p| p.into_inner()))

@@ -11,11 +11,12 @@
 //! (`tests/benches/e2e.rs`) measures the real writer.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
-use ddtrace_core::{AgentRates, Config, Exporter, SpanData, TraceChunk, Tracer};
+use ddtrace_core::{AgentRates, Config, DEFAULT_RATE_KEY, Exporter, SpanData, TraceChunk, Tracer};
 
 struct ChannelExporter {
     tx: Sender<TraceChunk>,
@@ -80,6 +81,21 @@ pub fn tracer_with_rates(rates: Arc<AgentRates>) -> Tracer {
         }
     });
     Tracer::with_exporter_and_rates(config(), ChannelExporter { tx, recycled }, rates)
+}
+
+/// The rates an agent answers: its default rate (keep everything), and when `for_service`,
+/// the rates it has for services it has seen, the bench's among them (keep everything), as once
+/// the service has sent traces for a while.
+#[allow(dead_code)] // not every user of this module samples by the agent's rates
+pub fn agent_rates(for_service: bool) -> Arc<AgentRates> {
+    let mut table = HashMap::from([(DEFAULT_RATE_KEY.to_owned(), 1.0)]);
+    if for_service {
+        table.insert("service:bench-svc,env:".to_owned(), 1.0);
+        table.insert("service:other-svc,env:prod".to_owned(), 0.5);
+    }
+    let rates = Arc::new(AgentRates::new());
+    rates.update(table);
+    rates
 }
 
 /// The benches' configuration: service `bench-svc`, the environment ignored.
