@@ -51,6 +51,21 @@ pub(crate) struct Decision {
     pub(crate) rates: SamplingRates,
 }
 
+impl Decision {
+    /// A decision made by the agent's rate alone (see `Sampler::decide_without_rules`).
+    pub(crate) fn by_agent_rate(keep: bool, rate: f64) -> Decision {
+        Decision {
+            priority: if keep { AUTO_KEEP } else { AUTO_REJECT },
+            mechanism: Some(crate::sampler::MECHANISM_AGENT_RATE),
+            rates: SamplingRates {
+                agent: Some(rate),
+                rule: None,
+                limit: None,
+            },
+        }
+    }
+}
+
 /// Tags set on the local root through a [`RootSpan`](crate::RootSpan) handle while the root is
 /// not on the caller's thread; applied when the root finishes.
 #[derive(Default)]
@@ -193,15 +208,8 @@ impl TraceState {
 
     /// Records a decision made by the agent's rate alone (see `Sampler::decide_without_rules`).
     pub(crate) fn set_agent_decision(&self, keep: bool, rate: f64) {
-        self.record_decision(
-            if keep { AUTO_KEEP } else { AUTO_REJECT },
-            crate::sampler::MECHANISM_AGENT_RATE,
-            SamplingRates {
-                agent: Some(rate),
-                rule: None,
-                limit: None,
-            },
-        );
+        let d = Decision::by_agent_rate(keep, rate);
+        self.record_decision(d.priority, crate::sampler::MECHANISM_AGENT_RATE, d.rates);
     }
 
     /// Priority, decision maker and, if any, the rates the decision used.

@@ -718,6 +718,26 @@ fn start_root(
             Vec::new(),
         ),
     };
+    let service = options.service.unwrap_or_else(|| tracer.service.clone());
+    // The sampling decision, once per trace, before anything can be injected: unless upstream
+    // decided (honoured, not redone) or a start tag asked for a manual keep or drop. Without
+    // start options and sampling rules, nothing about the span can change it: it is made now
+    // and written with the new state, rather than into it, under its lock, once it exists.
+    let upstream_decided = remote.is_some_and(|r| r.sampling_priority.is_some());
+    let decided = upstream_decided
+        || options.extra.is_none()
+            && match tracer
+                .sampler
+                .decide_without_rules(trace_id, &service, tracer.env)
+            {
+                // The trace starts as a default keep.
+                Some(QuickDecision::Default) => true,
+                Some(QuickDecision::AgentRate { keep, rate }) => {
+                    decision = Decision::by_agent_rate(keep, rate);
+                    true
+                }
+                None => false,
+            };
     let trace = TraceState::new(
         tracer,
         TraceSeed {
@@ -731,7 +751,6 @@ fn start_root(
         },
     );
     let tracer = &trace.tracer;
-    let service = options.service.unwrap_or_else(|| tracer.service.clone());
     // Built in place, in the buffer that becomes its chunk when it is started active (an owned
     // span takes it out, and leaves the exporter's recycled buffers to the guards).
     let mut spans = if local {
@@ -760,10 +779,7 @@ fn start_root(
             now,
         );
     }
-    // The sampling decision, once per trace, before anything can be injected: unless upstream
-    // decided (honoured, not redone) or a start tag asked for a manual keep or drop.
-    let upstream_decided = remote.is_some_and(|r| r.sampling_priority.is_some());
-    if !upstream_decided && trace.mechanism() != Some(MECHANISM_MANUAL) {
+    if !decided && trace.mechanism() != Some(MECHANISM_MANUAL) {
         match tracer
             .sampler
             .decide_without_rules(trace_id, &data.service, tracer.env)
