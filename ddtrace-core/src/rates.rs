@@ -87,8 +87,9 @@ impl LastLookup {
 struct Table {
     /// As received (valid rates only).
     raw: HashMap<String, f64>,
-    /// service → env → rate.
-    by_service: HashMap<String, HashMap<String, f64>>,
+    /// service → (env, rate), the few envs of a service compared rather than hashed (see
+    /// [`same`] for the empty one).
+    by_service: HashMap<String, Vec<(String, f64)>>,
     /// The `service:,env:` rate.
     default: Option<f64>,
 }
@@ -98,8 +99,8 @@ impl Table {
     fn get(&self, service: &str, env: &str) -> Option<f64> {
         self.by_service
             .get(service)
-            .and_then(|envs| envs.get(env))
-            .copied()
+            .and_then(|envs| envs.iter().find(|(e, _)| same(e, env)))
+            .map(|&(_, rate)| rate)
             .or(self.default)
     }
 }
@@ -132,7 +133,7 @@ impl AgentRates {
                     .by_service
                     .entry(service.to_owned())
                     .or_default()
-                    .insert(env.to_owned(), rate);
+                    .push((env.to_owned(), rate));
             }
         }
         table.raw = raw;
