@@ -13,8 +13,10 @@ pub const DEFAULT_RATE_KEY: &str = "service:,env:";
 /// an empty or missing table means "no change".
 ///
 /// Keys are parsed once when a response arrives, and each thread keeps the current table, so a
-/// lookup (once per new trace, on the application thread) takes no lock and allocates nothing:
-/// one atomic load tells whether the table changed since the thread last looked.
+/// lookup (once per new trace, on the application thread) takes no lock: one atomic load tells
+/// whether the table changed since the thread last looked. Each thread also keeps its last
+/// answer, which serves the next lookup of the same names in the same table without hashing
+/// them; it allocates only to hold a name longer than any the thread looked up before.
 #[derive(Debug)]
 pub struct AgentRates {
     table: Versioned<Table>,
