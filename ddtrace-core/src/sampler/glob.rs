@@ -6,6 +6,9 @@
 pub struct Glob {
     source: String,
     pattern: Vec<char>,
+    /// The pattern's bytes, lowercased, when it is ASCII: matched against an ASCII subject
+    /// byte by byte, lowercasing as it goes, with no allocation (rules run once per trace).
+    ascii: Option<Vec<u8>>,
     wildcards_only: bool,
 }
 
@@ -17,6 +20,7 @@ impl Glob {
         Glob {
             source: pattern.to_owned(),
             wildcards_only: chars.iter().all(|c| matches!(c, '*' | '?')),
+            ascii: lowered.is_ascii().then(|| lowered.into_bytes()),
             pattern: chars,
         }
     }
@@ -36,43 +40,56 @@ impl Glob {
         if self.pattern.len() == 1 && self.pattern[0] == '*' {
             return true;
         }
-        let subject: Vec<char> = subject.to_lowercase().chars().collect();
-        let p = &self.pattern;
-        let (mut px, mut sx) = (0usize, 0usize);
-        // Where to resume after the last `*`: pattern index after it, subject index to retry.
-        let mut star: Option<(usize, usize)> = None;
-        while sx < subject.len() || px < p.len() {
-            if let Some(&c) = p.get(px) {
-                match c {
-                    '*' => {
-                        star = Some((px + 1, sx + 1));
-                        px += 1;
-                        continue;
-                    }
-                    '?' if sx < subject.len() => {
-                        px += 1;
-                        sx += 1;
-                        continue;
-                    }
-                    c if subject.get(sx) == Some(&c) => {
-                        px += 1;
-                        sx += 1;
-                        continue;
-                    }
-                    _ => {}
-                }
+        match &self.ascii {
+            // An ASCII subject lowercases byte by byte; a non-ASCII one may lowercase to ASCII
+            // (the Kelvin sign to `k`) or to several characters, so it takes the general path.
+            Some(p) if subject.is_ascii() => {
+                let s = subject.as_bytes();
+                glob_match(p, s.len(), |i| s[i].to_ascii_lowercase(), b'*', b'?')
             }
-            match star {
-                Some((next_px, next_sx)) if next_sx <= subject.len() => {
-                    px = next_px;
-                    sx = next_sx;
-                    star = Some((next_px, next_sx + 1));
-                }
-                _ => return false,
+            _ => {
+                let s: Vec<char> = subject.to_lowercase().chars().collect();
+                glob_match(&self.pattern, s.len(), |i| s[i], '*', '?')
             }
         }
-        true
     }
+}
+
+/// Whether the `len` items `at` gives match the pattern `p`, where `star` matches any run
+/// (possibly empty) and `one` any single item. Backtracks to the last `star` only.
+fn glob_match<T: Copy + PartialEq>(
+    p: &[T],
+    len: usize,
+    at: impl Fn(usize) -> T,
+    star: T,
+    one: T,
+) -> bool {
+    let (mut px, mut sx) = (0usize, 0usize);
+    // Where to resume after the last `star`: pattern index after it, subject index to retry.
+    let mut resume: Option<(usize, usize)> = None;
+    while sx < len || px < p.len() {
+        if let Some(&c) = p.get(px) {
+            if c == star {
+                resume = Some((px + 1, sx + 1));
+                px += 1;
+                continue;
+            }
+            if sx < len && (c == one || c == at(sx)) {
+                px += 1;
+                sx += 1;
+                continue;
+            }
+        }
+        match resume {
+            Some((next_px, next_sx)) if next_sx <= len => {
+                px = next_px;
+                sx = next_sx;
+                resume = Some((next_px, next_sx + 1));
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -101,6 +118,14 @@ mod tests {
         assert!(!m("??", "abc"));
         assert!(m("*a*a*a", "aaaaaaaa"));
         assert!(!m("*a*a*b", "aaaaaaaa"));
+        // Non-ASCII patterns and subjects take the general path, and agree with ASCII ones.
+        assert!(m("caf?", "CAFÉ"));
+        assert!(m("CAFÉ*", "café au lait"));
+        assert!(m("*é", "é"));
+        assert!(!m("caf?", "cafés"));
+        assert!(m("k*", "\u{212A}elvin"), "the Kelvin sign lowercases to k");
+        assert!(m("?", "é"), "one character, two bytes");
+        assert!(!m("??", "é"));
         assert!(Glob::new("*?").wildcards_only());
         assert!(!Glob::new("2*").wildcards_only());
     }
