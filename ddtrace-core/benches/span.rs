@@ -1,6 +1,6 @@
 //! What users feel on the application thread: one span start-to-finish with 2 string tags and
-//! 1 numeric tag (with static strings, with an owned one, and sampled by the agent's rate), and
-//! a 10-span nested trace.
+//! 1 numeric tag (with static strings, with an owned one, sampled by the agent's rate, and
+//! sampled by a rule), and a 10-span nested trace.
 //!
 //! Run: `cargo bench -p ddtrace-core --bench span`
 //!
@@ -38,6 +38,11 @@ fn spans(c: &mut Criterion) {
     let sampled = support::tracer_with_rates(support::agent_rates(true));
     g.bench_function("start_tag3_finish_agent_rates", |b| {
         b.iter(|| one_span(&sampled))
+    });
+    // With a sampling rule matching the span (and its rate limiter).
+    let by_rule = support::tracer_with(support::config_with_rules(), Default::default());
+    g.bench_function("start_tag3_finish_sampling_rule", |b| {
+        b.iter(|| one_span(&by_rule))
     });
     g.finish();
 

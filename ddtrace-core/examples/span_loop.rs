@@ -22,7 +22,8 @@
 //! trace and sends nothing, so what remains is the tracer's own work without the hand-over;
 //! and `rates` to have the agent's default rate set (every trace then decided by it, as once a
 //! real agent has answered), or `service-rates` to have rates for services too, the bench's
-//! among them, as once the agent has seen the service (default `no-rates`).
+//! among them, as once the agent has seen the service, or `rules` to sample by a rule
+//! matching the spans (`benches/support`, `config_with_rules`) (default `no-rates`).
 //! Each thread prints its wall time per span, which under cachegrind means nothing.
 
 #![allow(missing_docs)]
@@ -56,24 +57,23 @@ fn main() {
         }
     };
     let exporter = args.next();
-    let rates = match args.next().as_deref() {
-        None | Some("no-rates") => None,
-        Some("rates") => Some(support::agent_rates(false)),
-        Some("service-rates") => Some(support::agent_rates(true)),
+    let (config, rates) = match args.next().as_deref() {
+        None | Some("no-rates") => (support::config(), None),
+        Some("rates") => (support::config(), Some(support::agent_rates(false))),
+        Some("service-rates") => (support::config(), Some(support::agent_rates(true))),
+        Some("rules") => (support::config_with_rules(), None),
         Some(other) => {
             eprintln!(
-                "span_loop: unknown rates option {other:?} (rates, service-rates or no-rates)"
+                "span_loop: unknown sampling option {other:?} \
+                 (rates, service-rates, rules or no-rates)"
             );
             std::process::exit(2);
         }
     };
+    let rates = rates.unwrap_or_default();
     let tracer = match exporter.as_deref() {
-        None | Some("channel") => rates.map_or_else(support::tracer, support::tracer_with_rates),
-        Some("local") => Tracer::with_exporter_and_rates(
-            support::config(),
-            LocalExporter,
-            rates.unwrap_or_default(),
-        ),
+        None | Some("channel") => support::tracer_with(config, rates),
+        Some("local") => Tracer::with_exporter_and_rates(config, LocalExporter, rates),
         Some(other) => {
             eprintln!("span_loop: unknown exporter {other:?} (channel or local)");
             std::process::exit(2);

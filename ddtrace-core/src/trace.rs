@@ -52,16 +52,13 @@ pub(crate) struct Decision {
 }
 
 impl Decision {
-    /// A decision made by the agent's rate alone (see `Sampler::decide_without_rules`).
-    pub(crate) fn by_agent_rate(keep: bool, rate: f64) -> Decision {
+    /// The decision the sampler's hot path made (see `Sampler::decide_quietly`).
+    pub(crate) fn from_quick(quick: crate::sampler::QuickDecision) -> Decision {
+        let (priority, mechanism, rates) = quick.parts();
         Decision {
-            priority: if keep { AUTO_KEEP } else { AUTO_REJECT },
-            mechanism: Some(crate::sampler::MECHANISM_AGENT_RATE),
-            rates: SamplingRates {
-                agent: Some(rate),
-                rule: None,
-                limit: None,
-            },
+            priority,
+            mechanism: Some(mechanism),
+            rates,
         }
     }
 }
@@ -206,10 +203,10 @@ impl TraceState {
         );
     }
 
-    /// Records a decision made by the agent's rate alone (see `Sampler::decide_without_rules`).
-    pub(crate) fn set_agent_decision(&self, keep: bool, rate: f64) {
-        let d = Decision::by_agent_rate(keep, rate);
-        self.record_decision(d.priority, crate::sampler::MECHANISM_AGENT_RATE, d.rates);
+    /// Records a decision the sampler's hot path made (see `Sampler::decide_quietly`).
+    pub(crate) fn set_quick_decision(&self, quick: crate::sampler::QuickDecision) {
+        let (priority, mechanism, rates) = quick.parts();
+        self.record_decision(priority, mechanism, rates);
     }
 
     /// Priority, decision maker and, if any, the rates the decision used.

@@ -18,7 +18,7 @@ use crate::intern::intern;
 use crate::log::{self, Level};
 use crate::propagation::{Extractor, InjectContext, Injector, PROPAGATION_ERROR_KEY, Propagator};
 use crate::rates::AgentRates;
-use crate::sampler::{QuickDecision, Sampler, SamplingInput};
+use crate::sampler::{Sampler, SamplingInput};
 use crate::span::{ActiveSpan, OpenSpan, RootSpan, Span, SpanGuard, SpanMut, unix_ns};
 use crate::span_data::{SpanData, SpanLink, Str, TagMap};
 use crate::tag::Stored;
@@ -721,23 +721,25 @@ fn start_root(
     let service = options.service.unwrap_or_else(|| tracer.service.clone());
     // The sampling decision, once per trace, before anything can be injected: unless upstream
     // decided (honoured, not redone) or a start tag asked for a manual keep or drop. Without
-    // start options and sampling rules, nothing about the span can change it: it is made now
-    // and written with the new state, rather than into it, under its lock, once it exists.
+    // start options nothing about the span can change it (nor, without a remote parent, can
+    // the tags a parent's context puts on the local root): it is made now and written with the
+    // new state, rather than into it, under its lock, once it exists.
     let upstream_decided = remote.is_some_and(|r| r.sampling_priority.is_some());
-    let decided = upstream_decided
-        || options.extra.is_none()
-            && match tracer
-                .sampler
-                .decide_without_rules(trace_id, &service, tracer.env)
-            {
-                // The trace starts as a default keep.
-                Some(QuickDecision::Default) => true,
-                Some(QuickDecision::AgentRate { keep, rate }) => {
-                    decision = Decision::by_agent_rate(keep, rate);
-                    true
-                }
-                None => false,
-            };
+    let early = if upstream_decided || options.extra.is_some() {
+        None
+    } else {
+        let sampler = &tracer.sampler;
+        match sampler.decide_without_rules(trace_id, &service, tracer.env) {
+            None if remote.is_none() => {
+                by_rules(sampler, trace_id, &service, &options.name, tracer.env)
+            }
+            quick => quick,
+        }
+    };
+    if let Some(quick) = early {
+        decision = Decision::from_quick(quick);
+    }
+    let decided = upstream_decided || early.is_some();
     let trace = TraceState::new(
         tracer,
         TraceSeed {
@@ -780,31 +782,46 @@ fn start_root(
         );
     }
     if !decided && trace.mechanism() != Some(MECHANISM_MANUAL) {
-        match tracer
-            .sampler
-            .decide_without_rules(trace_id, &data.service, tracer.env)
-        {
-            // The trace starts as a default keep.
-            Some(QuickDecision::Default) => {}
-            Some(QuickDecision::AgentRate { keep, rate }) => trace.set_agent_decision(keep, rate),
-            None => {
-                let decision = tracer.sampler.decide(&SamplingInput {
-                    trace_id,
-                    service: &data.service,
-                    name: &data.name,
-                    resource: &data.resource,
-                    meta: &data.meta,
-                    metrics: &data.metrics,
-                    env: tracer.env,
-                });
-                trace.set_decision(&decision);
-            }
+        let input = SamplingInput {
+            trace_id,
+            service: &data.service,
+            name: &data.name,
+            resource: &data.resource,
+            meta: &data.meta,
+            metrics: &data.metrics,
+            env: tracer.env,
+        };
+        match tracer.sampler.decide_quietly(&input) {
+            Some(quick) => trace.set_quick_decision(quick),
+            None => trace.set_decision(&tracer.sampler.decide(&input)),
         }
     }
     Some(NewRoot {
         spans,
         started,
         trace,
+    })
+}
+
+/// The sampler's decision (with rules, without an explanation) for a new root with no start
+/// options and no remote parent: named `name`, its resource, and no tags. Out of line: most
+/// services have no rule, and this would only weigh on their path.
+#[inline(never)]
+fn by_rules(
+    sampler: &Sampler,
+    trace_id: crate::TraceId,
+    service: &str,
+    name: &str,
+    env: &str,
+) -> Option<crate::sampler::QuickDecision> {
+    sampler.decide_quietly(&SamplingInput {
+        trace_id,
+        service,
+        name,
+        resource: name,
+        meta: &TagMap::new(),
+        metrics: &TagMap::new(),
+        env,
     })
 }
 

@@ -118,6 +118,59 @@ fn sampling_rules_decide_once_at_the_root_with_their_rates() {
     assert_eq!(meta(&dropped, "_dd.p.dm"), Some("-3"));
 }
 
+/// A root without start options is decided as it starts; one with start options, or with a
+/// remote parent, once its record holds them: rules see the resource, the tags and the name
+/// either way, and the limiter stands behind every rule that keeps.
+#[test]
+fn sampling_rules_see_start_options_remote_parents_and_the_limiter() {
+    let (tracer, collector) = tracer_with(
+        Config::builder()
+            .service("svc")
+            .rate_limit(1.0)
+            .sampling_rules_json(
+                r#"[{"resource": "GET /x", "sample_rate": 0.0},
+                    {"tags": {"team": "a"}, "sample_rate": 0.0},
+                    {"name": "from.*", "sample_rate": 0.0},
+                    {"sample_rate": 1.0}]"#,
+            ),
+    );
+    drop(tracer.span("by.resource").resource("GET /x").enter());
+    drop(tracer.span("by.tag").tag("team", "a").enter());
+    let parent = tracer
+        .extract(&headers(&[
+            ("x-datadog-trace-id", "7"),
+            ("x-datadog-parent-id", "8"),
+        ]))
+        .unwrap();
+    drop(tracer.span("from.upstream").child_of(&parent).enter());
+    drop(tracer.trace("from.here"));
+    // The limiter holds one trace a second: the first kept takes it, the next is dropped.
+    drop(tracer.trace("first"));
+    drop(tracer.trace("second"));
+    let decision = |name: &str| {
+        let s = collector.span(name).unwrap();
+        (
+            s.metrics.get("_sampling_priority_v1").copied(),
+            meta(&s, "_dd.p.dm").map(str::to_owned),
+            s.metrics.get("_dd.rule_psr").copied(),
+            s.metrics.contains_key("_dd.limit_psr"),
+        )
+    };
+    let dropped_by_rate = (Some(-1.0), Some("-3".to_owned()), Some(0.0), false);
+    assert_eq!(decision("by.resource"), dropped_by_rate);
+    assert_eq!(decision("by.tag"), dropped_by_rate);
+    assert_eq!(decision("from.upstream"), dropped_by_rate);
+    assert_eq!(decision("from.here"), dropped_by_rate);
+    assert_eq!(
+        decision("first"),
+        (Some(2.0), Some("-3".to_owned()), Some(1.0), true)
+    );
+    assert_eq!(
+        decision("second"),
+        (Some(-1.0), Some("-3".to_owned()), Some(1.0), true)
+    );
+}
+
 #[test]
 fn a_manual_keep_at_start_is_not_overridden_by_the_sampler() {
     let (tracer, collector) = tracer_with(Config::builder().sample_rate(0.0));

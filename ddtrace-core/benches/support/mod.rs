@@ -46,12 +46,19 @@ impl Exporter for ChannelExporter {
 }
 
 /// A tracer whose finished traces go to another thread as they would to the agent writer.
+#[allow(dead_code)] // not every user of this module takes the default
 pub fn tracer() -> Tracer {
     tracer_with_rates(Arc::new(AgentRates::new()))
 }
 
 /// [`tracer`], sampling by the agent's rates in `rates`.
+#[allow(dead_code)] // not every user of this module samples by the agent's rates
 pub fn tracer_with_rates(rates: Arc<AgentRates>) -> Tracer {
+    tracer_with(config(), rates)
+}
+
+/// [`tracer`] with `config`, sampling by the agent's rates in `rates`.
+pub fn tracer_with(config: Config, rates: Arc<AgentRates>) -> Tracer {
     let (tx, rx) = bounded::<TraceChunk>(4096);
     let (recycle, recycled) = bounded::<Vec<Vec<SpanData>>>(2048 / 64);
     // Like the agent writer: the consumer drains on a timer instead of parking on the channel,
@@ -80,7 +87,7 @@ pub fn tracer_with_rates(rates: Arc<AgentRates>) -> Tracer {
             }
         }
     });
-    Tracer::with_exporter_and_rates(config(), ChannelExporter { tx, recycled }, rates)
+    Tracer::with_exporter_and_rates(config, ChannelExporter { tx, recycled }, rates)
 }
 
 /// The rates an agent answers: its default rate (keep everything), and when `for_service`,
@@ -96,6 +103,17 @@ pub fn agent_rates(for_service: bool) -> Arc<AgentRates> {
     let rates = Arc::new(AgentRates::new());
     rates.update(table);
     rates
+}
+
+/// [`config`] with a sampling rule (`DD_TRACE_SAMPLING_RULES`) that matches the benches' root
+/// spans and keeps them all, up to the default limit of 100 traces a second (the others are
+/// dropped by the limiter, as a busy service's are).
+#[allow(dead_code)] // not every user of this module samples by rules
+pub fn config_with_rules() -> Config {
+    Config::builder()
+        .service("bench-svc")
+        .sampling_rules_json(r#"[{"service": "bench-*", "name": "http.*", "sample_rate": 1.0}]"#)
+        .build_from(&HashMap::<&str, &str>::new())
 }
 
 /// The benches' configuration: service `bench-svc`, the environment ignored.

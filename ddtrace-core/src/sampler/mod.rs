@@ -39,6 +39,7 @@ mod rule;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::exporter::SamplingRates;
 use crate::rates::AgentRates;
 use crate::span_data::{Str, TagMap, TraceId};
 use crate::trace::{AUTO_KEEP, AUTO_REJECT, USER_KEEP, USER_REJECT};
@@ -229,13 +230,58 @@ impl SamplingDecision {
     }
 }
 
-/// What decided when no rule did ([`Sampler::decide_without_rules`]).
+/// What decided a trace, before any explanation is built (the hot path's decision:
+/// [`Sampler::decide_without_rules`], [`Sampler::decide_quietly`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum QuickDecision {
     /// No agent rate yet: keep (priority 1, mechanism 0).
     Default,
     /// The agent's rate decided (priority 1 or 0, mechanism 1, `_dd.agent_psr`).
     AgentRate { keep: bool, rate: f64 },
+    /// Rule `index` matched (priority 2 or -1, mechanism 3, `_dd.rule_psr`, and
+    /// `_dd.limit_psr` when the limiter was consulted).
+    Rule {
+        index: usize,
+        rate: f64,
+        outcome: RuleOutcome,
+        limit_psr: Option<f64>,
+    },
+}
+
+impl QuickDecision {
+    /// The priority, the decision maker, and the rates to record on the local root.
+    pub(crate) fn parts(self) -> (i32, u8, SamplingRates) {
+        let none = SamplingRates::default();
+        match self {
+            QuickDecision::Default => (AUTO_KEEP, MECHANISM_DEFAULT, none),
+            QuickDecision::AgentRate { keep, rate } => (
+                if keep { AUTO_KEEP } else { AUTO_REJECT },
+                MECHANISM_AGENT_RATE,
+                SamplingRates {
+                    agent: Some(rate),
+                    ..none
+                },
+            ),
+            QuickDecision::Rule {
+                rate,
+                outcome,
+                limit_psr,
+                ..
+            } => (
+                if outcome == RuleOutcome::Kept {
+                    USER_KEEP
+                } else {
+                    USER_REJECT
+                },
+                MECHANISM_LOCAL_RULE,
+                SamplingRates {
+                    rule: Some(rate),
+                    limit: limit_psr,
+                    ..none
+                },
+            ),
+        }
+    }
 }
 
 /// Decides whether new traces are kept. Cheap to share (`Arc`); `decide` takes `&self`.
@@ -320,6 +366,15 @@ impl Sampler {
         Some(self.by_agent_rate(trace_id, service, env))
     }
 
+    /// The decision for a new trace's root when no debug line is wanted: [`decide`]'s, without
+    /// the explanation (whose rule description is a shared `Arc`, two atomic operations on a
+    /// counter every thread's traces touch). `None` when debug logging wants the explanation.
+    ///
+    /// [`decide`]: Sampler::decide
+    pub(crate) fn decide_quietly(&self, input: &SamplingInput<'_>) -> Option<QuickDecision> {
+        (!crate::log::debug_enabled()).then(|| self.outcome(input))
+    }
+
     /// What decides when no rule matched: the agent's rate for the service and env, else keep.
     #[inline]
     fn by_agent_rate(&self, trace_id: TraceId, service: &str, env: &str) -> QuickDecision {
@@ -333,60 +388,63 @@ impl Sampler {
     }
 
     fn decide_inner(&self, input: &SamplingInput<'_>) -> SamplingDecision {
-        if let Some((index, rule)) = self
-            .rules
-            .iter()
-            .enumerate()
-            .find(|(_, r)| r.matches(input))
-        {
-            let rate = rule.sample_rate();
-            let explain = |outcome| Explanation::Rule {
+        let quick = self.outcome(input);
+        let (priority, mechanism, rates) = quick.parts();
+        let explanation = match quick {
+            QuickDecision::Default => Explanation::Default,
+            QuickDecision::AgentRate { rate, .. } => Explanation::AgentRate { rate },
+            QuickDecision::Rule {
+                index,
+                rate,
+                outcome,
+                ..
+            } => Explanation::Rule {
                 index,
                 rule: Arc::clone(&self.descriptions[index]),
                 rate,
                 outcome,
-            };
-            if !knuth_keep(input.trace_id, rate) {
-                return SamplingDecision {
-                    priority: USER_REJECT,
-                    mechanism: MECHANISM_LOCAL_RULE,
-                    agent_psr: None,
-                    rule_psr: Some(rate),
-                    limit_psr: None,
-                    explanation: explain(RuleOutcome::DroppedByRate),
-                };
-            }
-            let (allowed, effective) = self.limiter.allow();
-            return SamplingDecision {
-                priority: if allowed { USER_KEEP } else { USER_REJECT },
-                mechanism: MECHANISM_LOCAL_RULE,
-                agent_psr: None,
-                rule_psr: Some(rate),
-                limit_psr: Some(effective),
-                explanation: explain(if allowed {
-                    RuleOutcome::Kept
-                } else {
-                    RuleOutcome::DroppedByLimiter(self.limiter.rate())
-                }),
+            },
+        };
+        SamplingDecision {
+            priority,
+            mechanism,
+            agent_psr: rates.agent,
+            rule_psr: rates.rule,
+            limit_psr: rates.limit,
+            explanation,
+        }
+    }
+
+    /// What decides for `input`: the first matching rule (its rate, then the limiter), else
+    /// the agent's rate, else keep.
+    fn outcome(&self, input: &SamplingInput<'_>) -> QuickDecision {
+        let Some((index, rule)) = self
+            .rules
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.matches(input))
+        else {
+            return self.by_agent_rate(input.trace_id, input.service, input.env);
+        };
+        let rate = rule.sample_rate();
+        if !knuth_keep(input.trace_id, rate) {
+            return QuickDecision::Rule {
+                index,
+                rate,
+                outcome: RuleOutcome::DroppedByRate,
+                limit_psr: None,
             };
         }
-        match self.by_agent_rate(input.trace_id, input.service, input.env) {
-            QuickDecision::AgentRate { keep, rate } => SamplingDecision {
-                priority: if keep { AUTO_KEEP } else { AUTO_REJECT },
-                mechanism: MECHANISM_AGENT_RATE,
-                agent_psr: Some(rate),
-                rule_psr: None,
-                limit_psr: None,
-                explanation: Explanation::AgentRate { rate },
+        let (allowed, effective) = self.limiter.allow();
+        QuickDecision::Rule {
+            index,
+            rate,
+            outcome: if allowed {
+                RuleOutcome::Kept
+            } else {
+                RuleOutcome::DroppedByLimiter(self.limiter.rate())
             },
-            QuickDecision::Default => SamplingDecision {
-                priority: AUTO_KEEP,
-                mechanism: MECHANISM_DEFAULT,
-                agent_psr: None,
-                rule_psr: None,
-                limit_psr: None,
-                explanation: Explanation::Default,
-            },
+            limit_psr: Some(effective),
         }
     }
 }
