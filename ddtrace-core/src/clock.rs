@@ -74,6 +74,7 @@ thread_local! {
 }
 
 /// The wall-clock time (unix ns) at monotonic instant `now` (a recent one).
+#[inline]
 pub(crate) fn wall_ns(now: Instant) -> i64 {
     ANCHOR
         .try_with(|a| {
