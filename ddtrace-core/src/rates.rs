@@ -49,7 +49,7 @@ struct LastLookup {
 /// Whether `a` and `b` are equal. Empty strings are told apart by length alone: an empty
 /// `String` points nowhere, and comparing bytes there (none) costs the C library's vector
 /// `memcmp` a masked load from an unmapped page, which the CPU completes slowly, through a
-/// microcode assist: about 80 ns here, measured.
+/// microcode assist: 80-120 ns on the development machine (a profile, and a loop of compares).
 #[inline]
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && (a.is_empty() || a == b)
