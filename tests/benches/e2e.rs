@@ -23,7 +23,9 @@
 //! Each trace is a root span with 2 tags and, by default, 9 child spans with 1 tag each (the
 //! shape of the `agent_burst` test). By default the traces go to [`CountingReceiver`], an in-process HTTP
 //! receiver that counts the chunks and spans of each payload from its msgpack headers (the
-//! Python test agent cannot take millions of spans); its CPU is part of the process's.
+//! Python test agent cannot take millions of spans); its CPU is part of the process's. It
+//! answers with a rate for the service, as an agent that has seen it does, so the traces after
+//! its first answer are sampled by the agent's rate.
 //!
 //! Measured:
 //! - **app-thread time per span**: the sum over the application threads of their elapsed time,
@@ -195,7 +197,11 @@ fn run(options: &Options) -> BoxResult<()> {
             session,
         }
     } else {
-        Sink::Receiver(CountingReceiver::start())
+        // As an agent that has seen the service answers: every trace after the first
+        // response is sampled by the service's rate (keep everything), as in production.
+        Sink::Receiver(CountingReceiver::start_with_rates(
+            r#"{"service:,env:": 1.0, "service:e2e-svc,env:": 1.0}"#,
+        ))
     };
     let mut config = Config::builder().service("e2e-svc");
     config = match &sink {

@@ -1,8 +1,8 @@
 //! Shared helpers for the integration tests.
 //!
 //! [`CountingReceiver`]: an in-process HTTP receiver that stands in for the agent where the real
-//! test agent cannot keep up (millions of spans): it answers `/info` and `200 {}` to trace
-//! requests, and counts the chunks and spans of each msgpack payload by walking its headers.
+//! test agent cannot keep up (millions of spans): it answers `/info`, and trace requests with
+//! a rate table, and counts the chunks and spans of each msgpack payload by walking its headers.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support
 
@@ -37,8 +37,17 @@ pub struct CountingReceiver {
 }
 
 impl CountingReceiver {
-    /// Listens on a free loopback port (one thread per connection).
+    /// Listens on a free loopback port (one thread per connection); answers trace requests
+    /// with an empty rate table (no change).
     pub fn start() -> CountingReceiver {
+        CountingReceiver::start_with_rates("{}")
+    }
+
+    /// [`start`](Self::start), answering trace requests with `rate_by_service` (a JSON
+    /// object), as an agent that has seen the services does.
+    pub fn start_with_rates(rate_by_service: &str) -> CountingReceiver {
+        let answer: &'static str =
+            Box::leak(format!(r#"{{"rate_by_service":{rate_by_service}}}"#).into_boxed_str());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let counts = Arc::new(Counts::default());
@@ -46,7 +55,7 @@ impl CountingReceiver {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let counts = Arc::clone(&shared);
-                std::thread::spawn(move || serve(stream, &counts));
+                std::thread::spawn(move || serve(stream, &counts, answer));
             }
         });
         CountingReceiver { url, counts }
@@ -63,7 +72,7 @@ impl CountingReceiver {
     }
 }
 
-fn serve(stream: TcpStream, counts: &Counts) {
+fn serve(stream: TcpStream, counts: &Counts, traces_answer: &str) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut out = stream;
     let mut body = Vec::new();
@@ -110,7 +119,7 @@ fn serve(stream: TcpStream, counts: &Counts) {
             if trace_count != Some(chunks) {
                 counts.bad_count_header.fetch_add(1, Ordering::Relaxed);
             }
-            r#"{"rate_by_service":{}}"#
+            traces_answer
         };
         let response = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
