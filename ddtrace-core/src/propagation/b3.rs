@@ -97,12 +97,12 @@ pub(crate) fn extract_multi(carrier: &dyn Extractor) -> Option<StyleContext> {
 
 /// Writes the `x-b3-*` headers.
 pub(crate) fn inject_multi(ctx: &InjectContext<'_>, carrier: &mut dyn Injector) {
-    carrier.set(TRACE_ID, b3_trace_id(ctx.trace_id));
-    carrier.set(SPAN_ID, format!("{:016x}", ctx.span_id));
+    carrier.set_static(TRACE_ID, b3_trace_id(ctx.trace_id));
+    carrier.set_static(SPAN_ID, format!("{:016x}", ctx.span_id));
     match ctx.sampling_priority {
-        Some(p) if p <= 0 => carrier.set(SAMPLED, "0".into()),
-        Some(1) => carrier.set(SAMPLED, "1".into()),
-        Some(_) => carrier.set(FLAGS, "1".into()),
+        Some(p) if p <= 0 => carrier.set_static(SAMPLED, "0".into()),
+        Some(1) => carrier.set_static(SAMPLED, "1".into()),
+        Some(_) => carrier.set_static(FLAGS, "1".into()),
         None => {}
     }
 }
@@ -199,7 +199,7 @@ pub(crate) fn inject_single(ctx: &InjectContext<'_>, carrier: &mut dyn Injector)
         Some(_) => value.push_str("-d"),
         None => {}
     }
-    carrier.set(SINGLE, value);
+    carrier.set_static(SINGLE, value);
 }
 
 #[cfg(test)]

@@ -153,7 +153,7 @@ pub(crate) fn inject(baggage: &TagMap<String>, carrier: &mut dyn Injector) {
         header.push_str(&item);
     }
     if !header.is_empty() {
-        carrier.set(BAGGAGE, header);
+        carrier.set_static(BAGGAGE, header);
     }
 }
 

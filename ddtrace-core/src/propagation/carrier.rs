@@ -22,6 +22,13 @@ pub trait Injector {
     /// Sets header `key` (lowercase) to `value`, replacing any previous value of that header
     /// (whatever the case of its name).
     fn set(&mut self, key: &str, value: String);
+
+    /// [`set`](Self::set) for a name known for the program's lifetime (the propagators' header
+    /// names are constants): a carrier can then keep the name without copying it, as the
+    /// `http::HeaderMap` one does. By default, `set`.
+    fn set_static(&mut self, key: &'static str, value: String) {
+        self.set(key, value);
+    }
 }
 
 /// Looks `key` up exactly, then without regard to ASCII case.
@@ -87,22 +94,45 @@ impl Extractor for http::HeaderMap {
 
 impl Injector for http::HeaderMap {
     fn set(&mut self, key: &str, value: String) {
-        let name = match http::HeaderName::from_bytes(key.as_bytes()) {
-            Ok(name) => name,
+        match http::HeaderName::from_bytes(key.as_bytes()) {
+            Ok(name) => insert_header(self, name, value),
             Err(_) => {
                 crate::log::debug!("propagation: cannot set header {key:?}: invalid header name");
-                return;
             }
-        };
-        match http::HeaderValue::from_str(&value) {
-            Ok(v) => {
-                self.insert(name, v);
-            }
-            Err(_) => {
-                crate::log::debug!(
-                    "propagation: cannot set header {key:?}: the value {value:?} is not a valid header value"
-                );
-            }
+        }
+    }
+
+    fn set_static(&mut self, key: &'static str, value: String) {
+        // `from_static` keeps the name where it is (`from_bytes` copies a name that is not a
+        // standard one), but panics on an invalid one: those go through `set`.
+        if is_lowercase_token(key) {
+            insert_header(self, http::HeaderName::from_static(key), value);
+        } else {
+            self.set(key, value);
+        }
+    }
+}
+
+/// Whether `key` is a valid header name as `HeaderName::from_static` takes one: lowercase
+/// token characters, at least one.
+fn is_lowercase_token(key: &str) -> bool {
+    !key.is_empty()
+        && key.bytes().all(|b| {
+            matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-'
+                | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+        })
+}
+
+/// Inserts `value` under `name`; the value's bytes become the header value's, uncopied.
+fn insert_header(map: &mut http::HeaderMap, name: http::HeaderName, value: String) {
+    match http::HeaderValue::from_maybe_shared(bytes::Bytes::from(value)) {
+        Ok(v) => {
+            map.insert(name, v);
+        }
+        Err(_) => {
+            crate::log::debug!(
+                "propagation: cannot set header {name}: the value is not a valid header value"
+            );
         }
     }
 }
@@ -120,6 +150,10 @@ impl<T: Extractor + ?Sized> Extractor for &T {
 impl<T: Injector + ?Sized> Injector for &mut T {
     fn set(&mut self, key: &str, value: String) {
         (**self).set(key, value);
+    }
+
+    fn set_static(&mut self, key: &'static str, value: String) {
+        (**self).set_static(key, value);
     }
 }
 
@@ -144,6 +178,35 @@ mod tests {
         assert_eq!(Extractor::get(&m, "traceparent"), Some("x"));
         m.set("traceparent", "y".into());
         assert_eq!(Extractor::keys(&m), ["traceparent"]);
+    }
+
+    #[test]
+    fn header_map_takes_static_names_and_never_panics_on_bad_ones() {
+        let mut m = http::HeaderMap::new();
+        m.set_static("x-datadog-trace-id", "1".into());
+        m.set_static("traceparent", "00-x".into());
+        // Not what `HeaderName::from_static` takes: through `set`, which lowercases a valid
+        // name and refuses an invalid one.
+        m.set_static("X-Upper", "u".into());
+        m.set_static("bad name", "b".into());
+        m.set_static("", "e".into());
+        m.set_static("x-datadog-origin", "line\nbreak".into());
+        assert_eq!(Extractor::get(&m, "x-datadog-trace-id"), Some("1"));
+        assert_eq!(Extractor::get(&m, "traceparent"), Some("00-x"));
+        assert_eq!(Extractor::get(&m, "x-upper"), Some("u"));
+        assert_eq!(
+            Extractor::keys(&m),
+            ["x-datadog-trace-id", "traceparent", "x-upper"]
+        );
+        // Replacing, as `set` does.
+        m.set_static("x-datadog-trace-id", "2".into());
+        assert_eq!(Extractor::get(&m, "x-datadog-trace-id"), Some("2"));
+        assert_eq!(m.len(), 3);
+        assert!(is_lowercase_token("x-b3-traceid"));
+        assert!(is_lowercase_token("a!#$%&'*+-.^_`|~9"));
+        for bad in ["", "A", "a b", "a:b", "a\"b", "é"] {
+            assert!(!is_lowercase_token(bad), "{bad:?}");
+        }
     }
 
     #[test]

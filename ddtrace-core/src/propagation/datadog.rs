@@ -231,7 +231,7 @@ pub(crate) fn encode_tagset<'a>(
     tags: impl IntoIterator<Item = (&'a str, &'a str)>,
     max: usize,
 ) -> Result<String, EncodeError> {
-    let mut out = String::new();
+    let mut out = String::with_capacity(64);
     for (k, v) in tags {
         let v = v.trim_matches(' ');
         if k.is_empty() || !k.bytes().all(is_key_byte) {
@@ -259,13 +259,13 @@ pub(crate) fn inject(
     tags_max_length: usize,
     carrier: &mut dyn Injector,
 ) -> Option<&'static str> {
-    carrier.set(TRACE_ID, ctx.trace_id.low().to_string());
-    carrier.set(PARENT_ID, ctx.span_id.to_string());
+    carrier.set_static(TRACE_ID, ctx.trace_id.low().to_string());
+    carrier.set_static(PARENT_ID, ctx.span_id.to_string());
     if let Some(p) = ctx.sampling_priority {
-        carrier.set(PRIORITY, p.to_string());
+        carrier.set_static(PRIORITY, p.to_string());
     }
     if let Some(o) = ctx.origin {
-        carrier.set(ORIGIN, o.to_owned());
+        carrier.set_static(ORIGIN, o.to_owned());
     }
     if tags_max_length == 0 {
         return None;
@@ -280,7 +280,7 @@ pub(crate) fn inject(
     match encode_tagset(tags, tags_max_length) {
         Ok(s) if s.is_empty() => None,
         Ok(s) => {
-            carrier.set(TAGS, s);
+            carrier.set_static(TAGS, s);
             None
         }
         Err(EncodeError::MaxSize) => {

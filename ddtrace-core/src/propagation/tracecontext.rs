@@ -238,8 +238,15 @@ pub(crate) fn extract(carrier: &dyn Extractor) -> Option<StyleContext> {
 
 /// Replaces the characters tracestate forbids: in keys `,` space `=`, in values `,` `;` `~`
 /// (and `=` → `~`); runs of non-printable characters become one `_`.
+#[cfg(test)]
 fn encode(s: &str, key: bool) -> String {
     let mut out = String::with_capacity(s.len());
+    encode_into(&mut out, s, key);
+    out
+}
+
+/// [`encode`], appended to `out`.
+fn encode_into(out: &mut String, s: &str, key: bool) {
     let mut in_run = false;
     for c in s.chars() {
         if !(' '..='~').contains(&c) {
@@ -261,20 +268,30 @@ fn encode(s: &str, key: bool) -> String {
             c => c,
         });
     }
-    out
 }
 
 /// The `dd=` member's value.
+#[cfg(test)]
 pub(crate) fn dd_member(ctx: &InjectContext<'_>) -> String {
-    let mut items: Vec<String> = Vec::new();
+    let mut out = String::new();
+    write_dd_member(&mut out, ctx);
+    out
+}
+
+/// Appends the `dd=` member's value to `out`, items separated by `;`, within
+/// [`TRACESTATE_DD_MAX_CHARS`] (the propagated tags that would go past it are left out).
+fn write_dd_member(out: &mut String, ctx: &InjectContext<'_>) {
+    use std::fmt::Write;
+    let start = out.len();
     if let Some(p) = ctx.sampling_priority {
-        items.push(format!("s:{p}"));
+        let _ = write!(out, "s:{p};");
     }
     if let Some(o) = ctx.origin {
-        items.push(format!("o:{}", encode(o, false)));
+        out.push_str("o:");
+        encode_into(out, o, false);
+        out.push(';');
     }
-    items.push(format!("p:{:016x}", ctx.span_id));
-    let mut len = items.iter().map(String::len).sum::<usize>() + items.len() - 1;
+    let _ = write!(out, "p:{:016x}", ctx.span_id);
     let dm = ctx
         .propagation_tags
         .get(DECISION_MAKER_KEY)
@@ -285,18 +302,19 @@ pub(crate) fn dd_member(ctx: &InjectContext<'_>) -> String {
         .filter(|(k, _)| k.starts_with("_dd.p.") && *k != DECISION_MAKER_KEY && *k != TID_KEY)
         .map(|(k, v)| (k, v.as_ref()));
     for (k, v) in dm.into_iter().chain(others) {
-        let key = encode(&k.replacen("_dd.p.", "t.", 1), true);
-        let item = format!("{key}:{}", encode(v, false));
-        if len + 1 + item.len() <= TRACESTATE_DD_MAX_CHARS {
-            len += 1 + item.len();
-            items.push(item);
-        } else {
+        let item = out.len();
+        out.push_str(";t.");
+        encode_into(out, k.strip_prefix("_dd.p.").unwrap_or(k), true);
+        out.push(':');
+        encode_into(out, v, false);
+        if out.len() - start > TRACESTATE_DD_MAX_CHARS {
             crate::log::debug!(
-                "propagation: tracecontext: {item:?} would take dd= over {TRACESTATE_DD_MAX_CHARS} characters; not propagated"
+                "propagation: tracecontext: {:?} would take dd= over {TRACESTATE_DD_MAX_CHARS} characters; not propagated",
+                &out[item + 1..]
             );
+            out.truncate(item);
         }
     }
-    items.join(";")
 }
 
 /// Writes `traceparent` and `tracestate`.
@@ -306,11 +324,13 @@ pub(crate) fn inject(ctx: &InjectContext<'_>, carrier: &mut dyn Injector) {
     } else {
         "00"
     };
-    carrier.set(
+    carrier.set_static(
         TRACEPARENT,
-        format!("00-{}-{:016x}-{flags}", ctx.trace_id.to_hex(), ctx.span_id),
+        format!("00-{:032x}-{:016x}-{flags}", ctx.trace_id.0, ctx.span_id),
     );
-    let mut state = format!("dd={}", dd_member(ctx));
+    let mut state = String::with_capacity(128);
+    state.push_str("dd=");
+    write_dd_member(&mut state, ctx);
     if let Some(upstream) = ctx.tracestate {
         for m in limited_members(upstream)
             .into_iter()
@@ -320,7 +340,7 @@ pub(crate) fn inject(ctx: &InjectContext<'_>, carrier: &mut dyn Injector) {
             state.push_str(m);
         }
     }
-    carrier.set(TRACESTATE, state);
+    carrier.set_static(TRACESTATE, state);
 }
 
 #[cfg(test)]
