@@ -16,7 +16,8 @@ use crate::span_data::{Str, TraceId};
 
 use super::stats::{MalformedReason, record, shown};
 use super::{
-    DECISION_MAKER_KEY, InjectContext, PropagationStyle, StyleContext, TID_KEY, is_lower_hex,
+    DECISION_MAKER_KEY, InjectContext, PropagationStyle, StyleContext, TID_KEY, decimal_u64,
+    lower_hex,
 };
 use super::{Extractor, Injector};
 
@@ -32,11 +33,7 @@ const EXTRACT_REJECT: &[&str] = &["_dd.p.upstream_services"];
 
 /// Parses an unsigned decimal (ASCII digits only, surrounding whitespace allowed).
 fn parse_decimal(raw: &str) -> Option<u64> {
-    let raw = raw.trim();
-    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    raw.parse::<u64>().ok()
+    decimal_u64(raw.trim())
 }
 
 /// Extracts a context from `x-datadog-*` headers.
@@ -162,17 +159,14 @@ pub(crate) fn extract(carrier: &dyn Extractor, tags_max_length: usize) -> Option
 
 /// `_dd.p.tid`: 16 lowercase hex digits, not all zero.
 pub(crate) fn parse_tid(tid: &str) -> Option<u64> {
-    if tid.len() != 16 || !is_lower_hex(tid) {
-        return None;
-    }
-    u64::from_str_radix(tid, 16).ok().filter(|h| *h != 0)
+    lower_hex(tid, 16).map(|h| h as u64).filter(|h| *h != 0)
 }
 
 /// `_dd.p.dm`: `-<n>` with `n` a mechanism in 0..=255 written without leading zeros.
 pub(crate) fn is_valid_decision_maker(dm: &str) -> bool {
-    dm.strip_prefix('-')
-        .and_then(|n| n.parse::<u8>().ok().filter(|v| v.to_string() == n))
-        .is_some()
+    dm.strip_prefix('-').is_some_and(|n| {
+        (n == "0" || !n.starts_with('0')) && decimal_u64(n).is_some_and(|v| v <= 255)
+    })
 }
 
 fn is_key_byte(b: u8) -> bool {
@@ -349,5 +343,45 @@ mod tests {
         assert!(!is_valid_decision_maker("4"));
         assert!(!is_valid_decision_maker("-04"));
         assert!(!is_valid_decision_maker("-"));
+        assert!(is_valid_decision_maker("-0"));
+        assert!(!is_valid_decision_maker("-00"));
+        assert!(!is_valid_decision_maker("-+4"));
+        assert!(!is_valid_decision_maker("- 4"));
+        assert!(!is_valid_decision_maker("-99999999999999999999"));
+    }
+
+    #[test]
+    fn decimal_and_hex_fields() {
+        use super::super::{decimal_u64, lower_hex};
+        assert_eq!(decimal_u64("0"), Some(0));
+        assert_eq!(decimal_u64("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(decimal_u64("18446744073709551616"), None, "overflow");
+        assert_eq!(decimal_u64("99999999999999999999"), None, "overflow");
+        for bad in ["", "+1", "-1", " 1", "1 ", "1a", "１"] {
+            assert_eq!(decimal_u64(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            parse_decimal(" 42 "),
+            Some(42),
+            "surrounding spaces allowed"
+        );
+        assert_eq!(lower_hex("00", 2), Some(0));
+        assert_eq!(lower_hex("ff", 2), Some(255));
+        assert_eq!(lower_hex(&"f".repeat(32), 32), Some(u128::MAX));
+        assert_eq!(
+            lower_hex("0123456789abcdef", 16),
+            Some(0x0123_4567_89ab_cdef)
+        );
+        for (bad, len) in [
+            ("FF", 2),
+            ("f", 2),
+            ("fff", 2),
+            ("0g", 2),
+            ("", 0),
+            ("ab", 0),
+        ] {
+            assert_eq!(lower_hex(bad, len), None, "{bad:?} as {len}");
+        }
+        assert_eq!(lower_hex(&"0".repeat(33), 33), None, "over 32 digits");
     }
 }

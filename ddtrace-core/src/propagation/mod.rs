@@ -397,5 +397,41 @@ pub(crate) fn is_lower_hex(s: &str) -> bool {
         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// The value of `s`, exactly `len` (1 to 32) lowercase hex digits; `None` otherwise. One pass,
+/// the value kept in a register (`from_str_radix`, after a check of the digits, takes two and
+/// checks for overflow at every digit).
+pub(crate) fn lower_hex(s: &str, len: usize) -> Option<u128> {
+    if s.len() != len || len == 0 || len > 32 {
+        return None;
+    }
+    let mut v: u128 = 0;
+    for b in s.bytes() {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => return None,
+        };
+        v = (v << 4) | u128::from(d);
+    }
+    Some(v)
+}
+
+/// The value of `s`, ASCII decimal digits only (no sign, no spaces, at least one), if it fits
+/// in a `u64`.
+pub(crate) fn decimal_u64(s: &str) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for b in s.bytes() {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(d))?;
+    }
+    Some(v)
+}
+
 #[cfg(test)]
 mod tests;

@@ -17,7 +17,7 @@ use super::datadog::is_valid_decision_maker;
 use super::stats::{MalformedReason, record, shown};
 use super::{
     DECISION_MAKER_KEY, Extractor, InjectContext, Injector, PropagationStyle, StyleContext,
-    TID_KEY, TRACESTATE_DD_MAX_CHARS, TRACESTATE_MAX_OTHER_MEMBERS, is_lower_hex,
+    TID_KEY, TRACESTATE_DD_MAX_CHARS, TRACESTATE_MAX_OTHER_MEMBERS, is_lower_hex, lower_hex,
 };
 
 const TRACEPARENT: &str = "traceparent";
@@ -44,24 +44,24 @@ pub(crate) fn parse_traceparent(tp: &str) -> Result<Traceparent, &'static str> {
     let span = fields.next().unwrap_or("");
     let flags = fields.next().unwrap_or("");
     let extra = fields.next();
-    if !hex_field(version, 2)
-        || !hex_field(trace, 32)
-        || !hex_field(span, 16)
-        || !hex_field(flags, 2)
-    {
+    let (Some(version), Some(trace_id), Some(span_id), Some(flags)) = (
+        lower_hex(version, 2),
+        lower_hex(trace, 32),
+        lower_hex(span, 16),
+        lower_hex(flags, 2),
+    ) else {
         return Err("expected <2 hex>-<32 hex>-<16 hex>-<2 hex>, lowercase");
-    }
-    if version == "ff" {
+    };
+    if version == 0xff {
         return Err("version ff is invalid");
     }
     match extra {
-        Some(_) if version == "00" => return Err("version 00 has exactly 4 fields"),
+        Some(_) if version == 0 => return Err("version 00 has exactly 4 fields"),
         Some("") => return Err("an empty extra field"),
         _ => {}
     }
-    let trace_id = u128::from_str_radix(trace, 16).map_err(|_| "bad trace id")?;
-    let span_id = u64::from_str_radix(span, 16).map_err(|_| "bad parent id")?;
-    let flags = u8::from_str_radix(flags, 16).map_err(|_| "bad flags")?;
+    // Sixteen and two hex digits fit their types.
+    let (span_id, flags) = (span_id as u64, flags as u8);
     if trace_id == 0 {
         return Err("all-zero trace id");
     }
