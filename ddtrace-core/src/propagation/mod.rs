@@ -42,6 +42,8 @@ mod stats;
 mod style;
 mod tracecontext;
 
+use smallvec::SmallVec;
+
 use crate::config::Config;
 use crate::context::RemoteContext;
 use crate::span_data::{SpanLink, Str, TagMap, TraceId};
@@ -291,7 +293,8 @@ impl Propagator {
     /// going to `_dd.parent_id`); a context of another trace becomes a span link
     /// (`reason=terminated_context`). `None` when there is neither a context nor baggage.
     pub fn extract(&self, carrier: &dyn Extractor) -> Option<Extracted> {
-        let mut found: Vec<(PropagationStyle, StyleContext)> = Vec::new();
+        // The default styles yield two contexts: kept on the stack.
+        let mut found: Found = SmallVec::new();
         for &style in &self.extract {
             let ctx = match style {
                 PropagationStyle::Datadog => datadog::extract(carrier, self.tags_max_length),
@@ -327,8 +330,11 @@ impl Propagator {
     }
 }
 
+/// The contexts the extraction styles found, in the order of the styles.
+type Found = SmallVec<[(PropagationStyle, StyleContext); 2]>;
+
 /// Reconciles the contexts of several styles (see [`Propagator::extract`]).
-fn resolve(found: Vec<(PropagationStyle, StyleContext)>) -> Option<Extracted> {
+fn resolve(found: Found) -> Option<Extracted> {
     let datadog_span = found
         .iter()
         .find(|(s, _)| *s == PropagationStyle::Datadog)
