@@ -690,15 +690,7 @@ fn start_root(
                 decision.priority = p;
                 decision.mechanism = None;
             }
-            let tags = (!r.propagation_tags.is_empty()).then(|| {
-                Arc::new(
-                    r.propagation_tags
-                        .iter()
-                        .filter(|(k, _)| *k != "_dd.p.tid")
-                        .map(|(k, v)| (Str::Owned(k.to_owned()), v.clone()))
-                        .collect::<TagMap<Str>>(),
-                )
-            });
+            let tags = crate::trace::propagated_tags(&r.propagation_tags);
             (
                 r.trace_id,
                 r.span_id,

@@ -92,6 +92,40 @@ fn injects_the_active_span_in_every_default_style() {
     assert_eq!(back.sampling_priority(), Some(1));
 }
 
+/// The usual propagated tags, a decision maker alone (shared between traces with the same
+/// value), reach the local root and the next service like any others.
+#[test]
+fn an_upstream_decision_maker_alone_reaches_the_root_and_the_next_service() {
+    let (tracer, collector) = tracer_with(Config::builder().service("downstream"));
+    for (trace, dm) in [("11", "-3"), ("12", "-5"), ("13", "-3")] {
+        let tags = format!("_dd.p.dm={dm},_dd.p.tid=640cfd8d00000000");
+        let parent = tracer
+            .extract(&headers(&[
+                ("x-datadog-trace-id", trace),
+                ("x-datadog-parent-id", "2"),
+                ("x-datadog-sampling-priority", "1"),
+                ("x-datadog-tags", &tags),
+            ]))
+            .unwrap();
+        let _server = tracer
+            .span(format!("server.{trace}"))
+            .child_of(&parent)
+            .enter();
+        let mut out = HashMap::new();
+        tracer.inject_current(&mut out);
+        assert_eq!(
+            out["x-datadog-tags"],
+            format!("_dd.p.dm={dm},_dd.p.tid=640cfd8d00000000"),
+            "trace {trace}"
+        );
+    }
+    for (trace, dm) in [("11", "-3"), ("12", "-5"), ("13", "-3")] {
+        let server = collector.span(&format!("server.{trace}")).unwrap();
+        assert_eq!(meta(&server, "_dd.p.dm"), Some(dm), "trace {trace}");
+        assert_eq!(meta(&server, "_dd.p.tid"), Some("640cfd8d00000000"));
+    }
+}
+
 #[test]
 fn sampling_rules_decide_once_at_the_root_with_their_rates() {
     let (tracer, collector) = tracer_with(Config::builder().service("svc").sampling_rules_json(

@@ -38,6 +38,7 @@ mod b3;
 mod baggage;
 mod carrier;
 mod datadog;
+pub(crate) use datadog::is_valid_decision_maker;
 mod stats;
 mod style;
 mod tracecontext;
