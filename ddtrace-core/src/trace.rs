@@ -40,16 +40,15 @@ thread_local! {
 /// a span under a remote parent, in a profile).
 pub(crate) fn propagated_tags(tags: &TagMap<Str>) -> Option<Arc<TagMap<Str>>> {
     use crate::propagation::{DECISION_MAKER_KEY, TID_KEY};
-    let mut kept = tags.iter().filter(|(k, _)| *k != TID_KEY);
-    let first = kept.next()?;
-    if let ((DECISION_MAKER_KEY, dm), None) = (first, kept.next())
+    let kept = || tags.iter().filter(|(k, _)| *k != TID_KEY);
+    let mut first_two = kept();
+    if let ((DECISION_MAKER_KEY, dm), None) = (first_two.next()?, first_two.next())
         && let Some(shared) = dm_only(dm)
     {
         return Some(shared);
     }
     Some(Arc::new(
-        tags.iter()
-            .filter(|(k, _)| *k != TID_KEY)
+        kept()
             .map(|(k, v)| (Str::Owned(k.to_owned()), v.clone()))
             .collect(),
     ))
@@ -58,10 +57,7 @@ pub(crate) fn propagated_tags(tags: &TagMap<Str>) -> Option<Arc<TagMap<Str>>> {
 /// This thread's shared map holding `_dd.p.dm` = `dm` alone, if `dm` is a valid decision
 /// maker (`-0` to `-255`).
 fn dm_only(dm: &str) -> Option<Arc<TagMap<Str>>> {
-    if !crate::propagation::is_valid_decision_maker(dm) {
-        return None;
-    }
-    let n: usize = dm.get(1..)?.parse().ok()?;
+    let n = usize::from(crate::propagation::decision_maker(dm)?);
     DM_ONLY
         .try_with(|maps| {
             let mut maps = maps.try_borrow_mut().ok()?;

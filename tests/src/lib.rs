@@ -46,8 +46,7 @@ impl CountingReceiver {
     /// [`start`](Self::start), answering trace requests with `rate_by_service` (a JSON
     /// object), as an agent that has seen the services does.
     pub fn start_with_rates(rate_by_service: &str) -> CountingReceiver {
-        let answer: &'static str =
-            Box::leak(format!(r#"{{"rate_by_service":{rate_by_service}}}"#).into_boxed_str());
+        let answer: Arc<str> = format!(r#"{{"rate_by_service":{rate_by_service}}}"#).into();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let counts = Arc::new(Counts::default());
@@ -55,7 +54,8 @@ impl CountingReceiver {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let counts = Arc::clone(&shared);
-                std::thread::spawn(move || serve(stream, &counts, answer));
+                let answer = Arc::clone(&answer);
+                std::thread::spawn(move || serve(stream, &counts, &answer));
             }
         });
         CountingReceiver { url, counts }

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::thread;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
-use ddtrace_core::{AgentRates, Config, DEFAULT_RATE_KEY, Exporter, SpanData, TraceChunk, Tracer};
+use ddtrace_core::{
+    AgentRates, Config, ConfigBuilder, DEFAULT_RATE_KEY, Exporter, SpanData, TraceChunk, Tracer,
+};
 
 struct ChannelExporter {
     tx: Sender<TraceChunk>,
@@ -110,15 +112,24 @@ pub fn agent_rates(for_service: bool) -> Arc<AgentRates> {
 /// dropped by the limiter, as a busy service's are).
 #[allow(dead_code)] // not every user of this module samples by rules
 pub fn config_with_rules() -> Config {
-    Config::builder()
-        .service("bench-svc")
-        .sampling_rules_json(r#"[{"service": "bench-*", "name": "http.*", "sample_rate": 1.0}]"#)
-        .build_from(&HashMap::<&str, &str>::new())
+    built(
+        builder().sampling_rules_json(
+            r#"[{"service": "bench-*", "name": "http.*", "sample_rate": 1.0}]"#,
+        ),
+    )
 }
 
 /// The benches' configuration: service `bench-svc`, the environment ignored.
 pub fn config() -> Config {
-    Config::builder()
-        .service("bench-svc")
-        .build_from(&std::collections::HashMap::<&str, &str>::new())
+    built(builder())
+}
+
+/// The benches' configuration builder: service `bench-svc`.
+fn builder() -> ConfigBuilder {
+    Config::builder().service("bench-svc")
+}
+
+/// `builder` built, the environment ignored.
+fn built(builder: ConfigBuilder) -> Config {
+    builder.build_from(&HashMap::<&str, &str>::new())
 }

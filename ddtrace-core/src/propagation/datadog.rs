@@ -164,9 +164,16 @@ pub(crate) fn parse_tid(tid: &str) -> Option<u64> {
 
 /// `_dd.p.dm`: `-<n>` with `n` a mechanism in 0..=255 written without leading zeros.
 pub(crate) fn is_valid_decision_maker(dm: &str) -> bool {
-    dm.strip_prefix('-').is_some_and(|n| {
-        (n == "0" || !n.starts_with('0')) && decimal_u64(n).is_some_and(|v| v <= 255)
-    })
+    decision_maker(dm).is_some()
+}
+
+/// The mechanism `n` of a valid `_dd.p.dm` (see [`is_valid_decision_maker`]).
+pub(crate) fn decision_maker(dm: &str) -> Option<u8> {
+    let n = dm.strip_prefix('-')?;
+    if n.len() > 1 && n.starts_with('0') {
+        return None;
+    }
+    u8::try_from(decimal_u64(n)?).ok()
 }
 
 fn is_key_byte(b: u8) -> bool {

@@ -38,7 +38,7 @@ mod b3;
 mod baggage;
 mod carrier;
 mod datadog;
-pub(crate) use datadog::is_valid_decision_maker;
+pub(crate) use datadog::decision_maker;
 mod stats;
 mod style;
 mod tracecontext;

@@ -437,11 +437,7 @@ impl Front {
         } else if before + spans > s.max_spans {
             Some(DropReason::QueueFull)
         } else {
-            match self.chunks.try_send(Queued::Chunk(chunk)) {
-                Ok(()) => None,
-                Err(TrySendError::Full(_)) => Some(DropReason::QueueFull),
-                Err(TrySendError::Disconnected(_)) => Some(DropReason::Shutdown),
-            }
+            self.send(Queued::Chunk(chunk)).err()
         };
         match refused {
             None => {
@@ -459,6 +455,14 @@ impl Front {
                 s.counters.dropped(reason, 1, spans);
             }
         }
+    }
+
+    /// Hands `item` to the background thread; why not, if it cannot take it.
+    fn send(&self, item: Queued) -> Result<(), DropReason> {
+        self.chunks.try_send(item).map_err(|e| match e {
+            TrySendError::Full(_) => DropReason::QueueFull,
+            TrySendError::Disconnected(_) => DropReason::Shutdown,
+        })
     }
 
     /// Overload: finalizes and encodes the chunk on this thread, then queues its bytes.
@@ -494,10 +498,7 @@ impl Front {
                 s.encoded_bytes.fetch_sub(len, Ordering::SeqCst);
                 Some(DropReason::QueueFull)
             } else {
-                match self
-                    .chunks
-                    .try_send(Queued::Encoded(EncodedChunk { bytes, spans }))
-                {
+                match self.send(Queued::Encoded(EncodedChunk { bytes, spans })) {
                     Ok(()) => {
                         s.counters.encoded_on_app(spans);
                         let wake_at = ENCODED_WAKE_BYTES.min(cap / 4);
@@ -506,12 +507,9 @@ impl Front {
                         }
                         None
                     }
-                    Err(e) => {
+                    Err(reason) => {
                         s.encoded_bytes.fetch_sub(len, Ordering::SeqCst);
-                        Some(match e {
-                            TrySendError::Full(_) => DropReason::QueueFull,
-                            TrySendError::Disconnected(_) => DropReason::Shutdown,
-                        })
+                        Some(reason)
                     }
                 }
             }
