@@ -13,41 +13,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::HeaderMap;
 
 mod support;
-use support::tracer;
-
-/// An incoming request's headers, with an upstream Datadog tracer's context.
-fn incoming() -> HeaderMap {
-    let pairs = [
-        ("host", "api.example.com"),
-        (
-            "user-agent",
-            "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/128.0",
-        ),
-        ("accept", "application/json"),
-        ("accept-encoding", "gzip, deflate, br"),
-        ("accept-language", "en-US,en;q=0.5"),
-        ("content-type", "application/json"),
-        ("x-datadog-trace-id", "5208512171318403364"),
-        ("x-datadog-parent-id", "7250412896148403328"),
-        ("x-datadog-sampling-priority", "1"),
-        ("x-datadog-tags", "_dd.p.dm=-1,_dd.p.tid=66c0ffee00000000"),
-        (
-            "traceparent",
-            "00-66c0ffee00000000484829ab2dcba124-649e4a2f3bc4d180-01",
-        ),
-        (
-            "tracestate",
-            "dd=s:1;p:649e4a2f3bc4d180;t.dm:-1;t.tid:66c0ffee00000000",
-        ),
-    ];
-    pairs
-        .into_iter()
-        .map(|(k, v)| (HeaderName::from_static(k), HeaderValue::from_static(v)))
-        .collect()
-}
+use support::{incoming, tracer};
 
 fn propagation(c: &mut Criterion) {
     let tracer = tracer();

@@ -15,7 +15,9 @@
 //!
 //! Arguments: the shape (`single`: one span with 2 string tags and 1 numeric tag; `global`: the
 //! same on the process-wide tracer, as `#[trace]` uses it; `nested`: a 10-span trace; `bare`: one
-//! span without tags), the number of iterations (default 100000) and
+//! span without tags; `extract`: `tracer.extract` of the propagation bench's headers;
+//! `extract-serve`: that, then a span under it; `inject`: `inject_current` into a new
+//! `HeaderMap`, a span active), the number of iterations (default 100000) and
 //! the number of threads running the loop at once on one tracer (default 1; more shows what
 //! the threads cost each other), and the exporter: `channel` (default; the bench's, see
 //! `benches/support`) or `local`, which keeps the last chunk's buffer on the thread for the next
@@ -151,8 +153,39 @@ fn run(tracer: &Tracer, shape: &str, n: u64) {
             }
             10
         }
+        "extract" => {
+            let headers = support::incoming();
+            for _ in 0..n {
+                black_box(tracer.extract(black_box(&headers)));
+            }
+            1
+        }
+        "extract-serve" => {
+            let headers = support::incoming();
+            for _ in 0..n {
+                let parent = tracer.extract(black_box(&headers));
+                let mut span = tracer.span("http.request");
+                if let Some(parent) = &parent {
+                    span = span.child_of(parent);
+                }
+                let _span = span.enter();
+            }
+            1
+        }
+        "inject" => {
+            let _active = tracer.trace("http.request");
+            for _ in 0..n {
+                let mut out = http::HeaderMap::new();
+                tracer.inject_current(&mut out);
+                black_box(out);
+            }
+            1
+        }
         other => {
-            eprintln!("span_loop: unknown shape {other:?} (single, global, bare or nested)");
+            eprintln!(
+                "span_loop: unknown shape {other:?} \
+                 (single, global, bare, nested, extract, extract-serve or inject)"
+            );
             std::process::exit(2);
         }
     };

@@ -688,7 +688,7 @@ impl SpanContext {
                     .cloned()
                     .unwrap_or_default();
                 if let Some(m) = trace.mechanism() {
-                    tags.insert("_dd.p.dm", Str::Owned(format!("-{m}")));
+                    tags.insert("_dd.p.dm", crate::propagation::mechanism_value(m));
                 }
                 tags
             }

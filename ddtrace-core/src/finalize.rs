@@ -132,19 +132,6 @@ impl Finalizer {
     }
 }
 
-/// `_dd.p.dm` values of the known mechanisms, so the common ones cost no allocation.
-const DECISION_MAKERS: [&str; 16] = [
-    "-0", "-1", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9", "-10", "-11", "-12", "-13", "-14",
-    "-15",
-];
-
-fn decision_maker(m: u8) -> Str {
-    match DECISION_MAKERS.get(usize::from(m)) {
-        Some(s) => Str::Borrowed(s),
-        None => Str::Owned(format!("-{m}")),
-    }
-}
-
 /// Finalizes one chunk (see the module doc); returns the spans, chunk root first.
 pub(crate) fn finalize_chunk(
     mut spans: Vec<SpanData>,
@@ -177,7 +164,8 @@ pub(crate) fn finalize_in_place(spans: &mut [SpanData], info: &ChunkInfo, f: &Fi
         }
     }
     if let Some(m) = info.mechanism {
-        root.meta.insert(DECISION_MAKER_KEY, decision_maker(m));
+        root.meta
+            .insert(DECISION_MAKER_KEY, crate::propagation::mechanism_value(m));
     }
     if info.trace_id.high() != 0 {
         root.meta.insert(

@@ -196,7 +196,7 @@ impl Tracer {
     pub fn extract(&self, carrier: &dyn Extractor) -> Option<SpanContext> {
         // The context carries the tags its local root gets (`local_root_tags`) and the links
         // to conflicting contexts; baggage without a trace context is not kept.
-        let remote = self.inner.propagator.extract(carrier)?.context?;
+        let remote = self.inner.propagator.extract_context(carrier)?;
         Some(SpanContext::remote(remote))
     }
 

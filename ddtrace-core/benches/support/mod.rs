@@ -19,6 +19,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use ddtrace_core::{
     AgentRates, Config, ConfigBuilder, DEFAULT_RATE_KEY, Exporter, SpanData, TraceChunk, Tracer,
 };
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 struct ChannelExporter {
     tx: Sender<TraceChunk>,
@@ -132,4 +133,38 @@ fn builder() -> ConfigBuilder {
 /// `builder` built, the environment ignored.
 fn built(builder: ConfigBuilder) -> Config {
     builder.build_from(&HashMap::<&str, &str>::new())
+}
+
+/// An incoming request's headers, with an upstream Datadog tracer's context (what it sends by
+/// default: `datadog` and `tracecontext` styles, a 128-bit trace id, a decision and its maker),
+/// among a browser's usual ones.
+#[allow(dead_code)] // the span bench does not propagate
+pub fn incoming() -> HeaderMap {
+    let pairs = [
+        ("host", "api.example.com"),
+        (
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/128.0",
+        ),
+        ("accept", "application/json"),
+        ("accept-encoding", "gzip, deflate, br"),
+        ("accept-language", "en-US,en;q=0.5"),
+        ("content-type", "application/json"),
+        ("x-datadog-trace-id", "5208512171318403364"),
+        ("x-datadog-parent-id", "7250412896148403328"),
+        ("x-datadog-sampling-priority", "1"),
+        ("x-datadog-tags", "_dd.p.dm=-1,_dd.p.tid=66c0ffee00000000"),
+        (
+            "traceparent",
+            "00-66c0ffee00000000484829ab2dcba124-649e4a2f3bc4d180-01",
+        ),
+        (
+            "tracestate",
+            "dd=s:1;p:649e4a2f3bc4d180;t.dm:-1;t.tid:66c0ffee00000000",
+        ),
+    ];
+    pairs
+        .into_iter()
+        .map(|(k, v)| (HeaderName::from_static(k), HeaderValue::from_static(v)))
+        .collect()
 }

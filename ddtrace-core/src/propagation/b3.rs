@@ -4,16 +4,16 @@
 //! Priorities: sampled `0` → 0, `1` → 1, debug (`x-b3-flags: 1`, single-header `d`) → 2; on
 //! injection ≤ 0 → `0`, 1 → `1`, > 1 → debug. A 128-bit trace id is written as 32 digits.
 
-use crate::span_data::TraceId;
+use crate::span_data::{Str, TraceId};
 
 use super::stats::{MalformedReason, record, shown};
-use super::{Extractor, InjectContext, Injector, PropagationStyle, StyleContext};
+use super::{Extractor, HeaderKey, InjectContext, Injector, PropagationStyle, StyleContext, exact};
 
-const TRACE_ID: &str = "x-b3-traceid";
-const SPAN_ID: &str = "x-b3-spanid";
-const SAMPLED: &str = "x-b3-sampled";
-const FLAGS: &str = "x-b3-flags";
-const SINGLE: &str = "b3";
+static TRACE_ID: HeaderKey = HeaderKey::new("x-b3-traceid");
+static SPAN_ID: HeaderKey = HeaderKey::new("x-b3-spanid");
+static SAMPLED: HeaderKey = HeaderKey::new("x-b3-sampled");
+static FLAGS: HeaderKey = HeaderKey::new("x-b3-flags");
+static SINGLE: HeaderKey = HeaderKey::new("b3");
 
 /// A B3 trace id: 16 or 32 hex digits, non-zero.
 fn parse_trace_id(raw: &str) -> Option<TraceId> {
@@ -45,7 +45,7 @@ fn b3_trace_id(id: TraceId) -> String {
 /// Extracts a context from `x-b3-*` headers.
 pub(crate) fn extract_multi(carrier: &dyn Extractor) -> Option<StyleContext> {
     const STYLE: PropagationStyle = PropagationStyle::B3Multi;
-    let raw_trace = carrier.get(TRACE_ID)?.trim();
+    let raw_trace = carrier.get_key(&TRACE_ID)?.trim();
     let Some(trace_id) = parse_trace_id(raw_trace) else {
         record(
             STYLE,
@@ -57,7 +57,7 @@ pub(crate) fn extract_multi(carrier: &dyn Extractor) -> Option<StyleContext> {
         );
         return None;
     };
-    let span_id = match carrier.get(SPAN_ID).map(str::trim) {
+    let span_id = match carrier.get_key(&SPAN_ID).map(str::trim) {
         None => 0,
         Some(raw) => match parse_span_id(raw) {
             Some(id) => id,
@@ -71,7 +71,7 @@ pub(crate) fn extract_multi(carrier: &dyn Extractor) -> Option<StyleContext> {
             }
         },
     };
-    let mut sampling_priority = match carrier.get(SAMPLED).map(str::trim) {
+    let mut sampling_priority = match carrier.get_key(&SAMPLED).map(str::trim) {
         None => None,
         Some("0") => Some(0),
         Some("1") => Some(1),
@@ -84,7 +84,7 @@ pub(crate) fn extract_multi(carrier: &dyn Extractor) -> Option<StyleContext> {
             None
         }
     };
-    if carrier.get(FLAGS).map(str::trim) == Some("1") {
+    if carrier.get_key(&FLAGS).map(str::trim) == Some("1") {
         sampling_priority = Some(2);
     }
     Some(StyleContext {
@@ -97,12 +97,12 @@ pub(crate) fn extract_multi(carrier: &dyn Extractor) -> Option<StyleContext> {
 
 /// Writes the `x-b3-*` headers.
 pub(crate) fn inject_multi(ctx: &InjectContext<'_>, carrier: &mut dyn Injector) {
-    carrier.set_static(TRACE_ID, b3_trace_id(ctx.trace_id));
-    carrier.set_static(SPAN_ID, format!("{:016x}", ctx.span_id));
+    carrier.set_key(&TRACE_ID, exact(b3_trace_id(ctx.trace_id)));
+    carrier.set_key(&SPAN_ID, exact(format!("{:016x}", ctx.span_id)));
     match ctx.sampling_priority {
-        Some(p) if p <= 0 => carrier.set_static(SAMPLED, "0".into()),
-        Some(1) => carrier.set_static(SAMPLED, "1".into()),
-        Some(_) => carrier.set_static(FLAGS, "1".into()),
+        Some(p) if p <= 0 => carrier.set_key(&SAMPLED, Str::Borrowed("0")),
+        Some(1) => carrier.set_key(&SAMPLED, Str::Borrowed("1")),
+        Some(_) => carrier.set_key(&FLAGS, Str::Borrowed("1")),
         None => {}
     }
 }
@@ -111,7 +111,7 @@ pub(crate) fn inject_multi(ctx: &InjectContext<'_>, carrier: &mut dyn Injector) 
 /// with the sampling state alone (`0`, `1`, `d`) carries no trace, so no context.
 pub(crate) fn extract_single(carrier: &dyn Extractor) -> Option<StyleContext> {
     const STYLE: PropagationStyle = PropagationStyle::B3;
-    let raw = carrier.get(SINGLE)?.trim();
+    let raw = carrier.get_key(&SINGLE)?.trim();
     if raw.is_empty() {
         return None;
     }
@@ -199,7 +199,7 @@ pub(crate) fn inject_single(ctx: &InjectContext<'_>, carrier: &mut dyn Injector)
         Some(_) => value.push_str("-d"),
         None => {}
     }
-    carrier.set_static(SINGLE, value);
+    carrier.set_key(&SINGLE, exact(value));
 }
 
 #[cfg(test)]

@@ -10,9 +10,11 @@
 use crate::span_data::TagMap;
 
 use super::stats::{MalformedReason, record, shown};
-use super::{BAGGAGE_MAX_BYTES, BAGGAGE_MAX_ITEMS, Extractor, Injector, PropagationStyle};
+use super::{
+    BAGGAGE_MAX_BYTES, BAGGAGE_MAX_ITEMS, Extractor, HeaderKey, Injector, PropagationStyle, exact,
+};
 
-const BAGGAGE: &str = "baggage";
+static BAGGAGE: HeaderKey = HeaderKey::new("baggage");
 const STYLE: PropagationStyle = PropagationStyle::Baggage;
 
 const KEY_SAFE: &[u8] = b"!#$%&'*+-.^_`|~";
@@ -62,7 +64,7 @@ fn percent_decode(s: &str) -> String {
 
 /// Reads the `baggage` header; empty when absent or malformed.
 pub(crate) fn extract(carrier: &dyn Extractor) -> TagMap<String> {
-    let Some(header) = carrier.get(BAGGAGE).filter(|h| !h.is_empty()) else {
+    let Some(header) = carrier.get_key(&BAGGAGE).filter(|h| !h.is_empty()) else {
         return TagMap::new();
     };
     let mut out = TagMap::new();
@@ -153,7 +155,7 @@ pub(crate) fn inject(baggage: &TagMap<String>, carrier: &mut dyn Injector) {
         header.push_str(&item);
     }
     if !header.is_empty() {
-        carrier.set_static(BAGGAGE, header);
+        carrier.set_key(&BAGGAGE, exact(header));
     }
 }
 

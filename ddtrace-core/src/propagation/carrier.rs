@@ -4,8 +4,59 @@
 //! `HashMap<String, String>`, `BTreeMap<String, String>` and [`http::HeaderMap`]; implement them
 //! for any other map (gRPC metadata, message headers, ...). Header names are matched without
 //! regard to ASCII case, and the propagators always write lowercase names.
+//!
+//! The propagators name their headers with [`HeaderKey`]s: a carrier that can look a name up
+//! faster than by its text overrides [`Extractor::get_key`] and [`Injector::set_key`], as the
+//! `http::HeaderMap` one does; the others need only `get` and `set`.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use crate::span_data::Str;
+
+/// The name of a header the propagators read or write, fixed for the program's lifetime: its
+/// lowercase text, and the [`http::HeaderName`] made from it once, so that an
+/// `http::HeaderMap` finds or stores the header without parsing its name.
+///
+/// Only the propagators make these; a carrier receives them in [`Extractor::get_key`] and
+/// [`Injector::set_key`] and reads the name with [`as_str`](HeaderKey::as_str).
+pub struct HeaderKey {
+    name: &'static str,
+    http: http::HeaderName,
+}
+
+impl HeaderKey {
+    /// The key for `name`, a lowercase header name. Evaluated where the propagators declare
+    /// their keys (`static`s), so an invalid name fails the build, never a program.
+    pub(crate) const fn new(name: &'static str) -> HeaderKey {
+        HeaderKey {
+            name,
+            http: http::HeaderName::from_static(name),
+        }
+    }
+
+    /// The header name, lowercase.
+    pub const fn as_str(&self) -> &'static str {
+        self.name
+    }
+
+    /// The header name as an [`http::HeaderName`].
+    pub fn http_name(&self) -> &http::HeaderName {
+        &self.http
+    }
+}
+
+impl fmt::Display for HeaderKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl fmt::Debug for HeaderKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HeaderKey({:?})", self.name)
+    }
+}
 
 /// Reads headers from a carrier.
 pub trait Extractor {
@@ -15,6 +66,13 @@ pub trait Extractor {
 
     /// All header names in the carrier.
     fn keys(&self) -> Vec<&str>;
+
+    /// [`get`](Self::get) for a header the propagators read: by default, `get` of its name.
+    /// A carrier that can find a prepared name faster overrides it (the `http::HeaderMap` one
+    /// looks up the [`http_name`](HeaderKey::http_name) instead of parsing the text).
+    fn get_key(&self, key: &HeaderKey) -> Option<&str> {
+        self.get(key.as_str())
+    }
 }
 
 /// Writes headers into a carrier.
@@ -23,11 +81,12 @@ pub trait Injector {
     /// (whatever the case of its name).
     fn set(&mut self, key: &str, value: String);
 
-    /// [`set`](Self::set) for a name known for the program's lifetime (the propagators' header
-    /// names are constants): a carrier can then keep the name without copying it, as the
-    /// `http::HeaderMap` one does. By default, `set`.
-    fn set_static(&mut self, key: &'static str, value: String) {
-        self.set(key, value);
+    /// [`set`](Self::set) for a header the propagators write, with a value that may be a
+    /// constant (a sampling priority, say): by default, `set` of its name and the value made
+    /// a `String`. The `http::HeaderMap` carrier keeps the prepared name and a constant value
+    /// as they are, and moves an owned value in without copying it.
+    fn set_key(&mut self, key: &HeaderKey, value: Str) {
+        self.set(key.as_str(), value.into_owned());
     }
 }
 
@@ -90,6 +149,11 @@ impl Extractor for http::HeaderMap {
             .map(http::HeaderName::as_str)
             .collect()
     }
+
+    fn get_key(&self, key: &HeaderKey) -> Option<&str> {
+        // Looked up by the prepared name: a `&str` is parsed (and a copy lowercased) first.
+        http::HeaderMap::get(self, key.http_name()).and_then(|v| v.to_str().ok())
+    }
 }
 
 impl Injector for http::HeaderMap {
@@ -102,30 +166,20 @@ impl Injector for http::HeaderMap {
         }
     }
 
-    fn set_static(&mut self, key: &'static str, value: String) {
-        // `from_static` keeps the name where it is (`from_bytes` copies a name that is not a
-        // standard one), but panics on an invalid one: those go through `set`.
-        if is_lowercase_token(key) {
-            insert_header(self, http::HeaderName::from_static(key), value);
-        } else {
-            self.set(key, value);
-        }
+    fn set_key(&mut self, key: &HeaderKey, value: Str) {
+        insert_header(self, key.http_name().clone(), value);
     }
 }
 
-/// Whether `key` is a valid header name as `HeaderName::from_static` takes one: lowercase
-/// token characters, at least one.
-fn is_lowercase_token(key: &str) -> bool {
-    !key.is_empty()
-        && key.bytes().all(|b| {
-            matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-'
-                | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
-        })
-}
-
-/// Inserts `value` under `name`; the value's bytes become the header value's, uncopied.
-fn insert_header(map: &mut http::HeaderMap, name: http::HeaderName, value: String) {
-    match http::HeaderValue::from_maybe_shared(bytes::Bytes::from(value)) {
+/// Inserts `value` under `name`. A constant value's bytes are used where they are; an owned
+/// value's become the header value's, uncopied (a `String` with spare capacity costs the
+/// `Bytes` made from it a second allocation: the propagators size theirs exactly).
+fn insert_header(map: &mut http::HeaderMap, name: http::HeaderName, value: impl Into<Str>) {
+    let bytes = match value.into() {
+        Str::Borrowed(s) => bytes::Bytes::from_static(s.as_bytes()),
+        Str::Owned(s) => bytes::Bytes::from(s),
+    };
+    match http::HeaderValue::from_maybe_shared(bytes) {
         Ok(v) => {
             map.insert(name, v);
         }
@@ -145,6 +199,10 @@ impl<T: Extractor + ?Sized> Extractor for &T {
     fn keys(&self) -> Vec<&str> {
         (**self).keys()
     }
+
+    fn get_key(&self, key: &HeaderKey) -> Option<&str> {
+        (**self).get_key(key)
+    }
 }
 
 impl<T: Injector + ?Sized> Injector for &mut T {
@@ -152,8 +210,8 @@ impl<T: Injector + ?Sized> Injector for &mut T {
         (**self).set(key, value);
     }
 
-    fn set_static(&mut self, key: &'static str, value: String) {
-        (**self).set_static(key, value);
+    fn set_key(&mut self, key: &HeaderKey, value: Str) {
+        (**self).set_key(key, value);
     }
 }
 
@@ -180,33 +238,54 @@ mod tests {
         assert_eq!(Extractor::keys(&m), ["traceparent"]);
     }
 
+    static TRACE_ID: HeaderKey = HeaderKey::new("x-datadog-trace-id");
+    static ORIGIN: HeaderKey = HeaderKey::new("x-datadog-origin");
+    static TRACEPARENT: HeaderKey = HeaderKey::new("traceparent");
+
     #[test]
-    fn header_map_takes_static_names_and_never_panics_on_bad_ones() {
+    fn header_map_takes_prepared_names_and_constant_or_owned_values() {
         let mut m = http::HeaderMap::new();
-        m.set_static("x-datadog-trace-id", "1".into());
-        m.set_static("traceparent", "00-x".into());
-        // Not what `HeaderName::from_static` takes: through `set`, which lowercases a valid
-        // name and refuses an invalid one.
-        m.set_static("X-Upper", "u".into());
-        m.set_static("bad name", "b".into());
-        m.set_static("", "e".into());
-        m.set_static("x-datadog-origin", "line\nbreak".into());
+        m.set_key(&TRACE_ID, Str::Owned("1".into()));
+        m.set_key(&TRACEPARENT, Str::Borrowed("00-x"));
+        // A value a header cannot carry is left out, without a panic.
+        m.set_key(&ORIGIN, Str::Borrowed("line\nbreak"));
+        m.set_key(&ORIGIN, Str::Owned("line\rbreak".into()));
         assert_eq!(Extractor::get(&m, "x-datadog-trace-id"), Some("1"));
-        assert_eq!(Extractor::get(&m, "traceparent"), Some("00-x"));
-        assert_eq!(Extractor::get(&m, "x-upper"), Some("u"));
-        assert_eq!(
-            Extractor::keys(&m),
-            ["x-datadog-trace-id", "traceparent", "x-upper"]
+        assert_eq!(m.get_key(&TRACEPARENT), Some("00-x"));
+        assert_eq!(m.get_key(&ORIGIN), None);
+        assert_eq!(Extractor::keys(&m), ["x-datadog-trace-id", "traceparent"]);
+        // Replacing, as `set` does, whatever the case the header was set with.
+        m.insert(
+            http::HeaderName::from_static("x-datadog-origin"),
+            http::HeaderValue::from_static("rum"),
         );
-        // Replacing, as `set` does.
-        m.set_static("x-datadog-trace-id", "2".into());
-        assert_eq!(Extractor::get(&m, "x-datadog-trace-id"), Some("2"));
+        assert_eq!(m.get_key(&ORIGIN), Some("rum"));
+        m.set_key(&TRACE_ID, Str::Borrowed("2"));
+        assert_eq!(m.get_key(&TRACE_ID), Some("2"));
         assert_eq!(m.len(), 3);
-        assert!(is_lowercase_token("x-b3-traceid"));
-        assert!(is_lowercase_token("a!#$%&'*+-.^_`|~9"));
-        for bad in ["", "A", "a b", "a:b", "a\"b", "é"] {
-            assert!(!is_lowercase_token(bad), "{bad:?}");
-        }
+        assert_eq!(TRACE_ID.to_string(), "x-datadog-trace-id");
+        assert_eq!(TRACE_ID.http_name().as_str(), TRACE_ID.as_str());
+    }
+
+    #[test]
+    fn other_carriers_get_and_set_keys_through_their_names() {
+        let mut m: HashMap<String, String> = HashMap::new();
+        m.insert("X-Datadog-Trace-Id".into(), "1".into());
+        assert_eq!(m.get_key(&TRACE_ID), Some("1"));
+        m.set_key(&TRACE_ID, Str::Borrowed("2"));
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.get("x-datadog-trace-id").map(String::as_str), Some("2"));
+        let mut b: BTreeMap<String, String> = BTreeMap::new();
+        // Through the impls for references, which forward the keyed methods too.
+        <&mut BTreeMap<String, String> as Injector>::set_key(
+            &mut &mut b,
+            &ORIGIN,
+            Str::Owned("synthetics".into()),
+        );
+        assert_eq!(
+            <&BTreeMap<String, String> as Extractor>::get_key(&&b, &ORIGIN),
+            Some("synthetics")
+        );
     }
 
     #[test]

@@ -12,20 +12,22 @@
 //!   the trace id, else `malformed_tid <value>`; an invalid `_dd.p.dm` is dropped
 //!   (`decoding_error`).
 
+use smallvec::SmallVec;
+
 use crate::span_data::{Str, TraceId};
 
 use super::stats::{MalformedReason, record, shown};
 use super::{
-    DECISION_MAKER_KEY, InjectContext, PropagationStyle, StyleContext, TID_KEY, decimal_u64,
-    lower_hex,
+    DECISION_MAKER_KEY, InjectContext, PropagationStyle, StyleContext, TID_KEY, built, decimal,
+    decimal_u64, lower_hex, priority_value, propagated_tag, push_hex, split_once_byte,
 };
-use super::{Extractor, Injector};
+use super::{Extractor, HeaderKey, Injector};
 
-const TRACE_ID: &str = "x-datadog-trace-id";
-const PARENT_ID: &str = "x-datadog-parent-id";
-const PRIORITY: &str = "x-datadog-sampling-priority";
-const ORIGIN: &str = "x-datadog-origin";
-const TAGS: &str = "x-datadog-tags";
+static TRACE_ID: HeaderKey = HeaderKey::new("x-datadog-trace-id");
+static PARENT_ID: HeaderKey = HeaderKey::new("x-datadog-parent-id");
+static PRIORITY: HeaderKey = HeaderKey::new("x-datadog-sampling-priority");
+static ORIGIN: HeaderKey = HeaderKey::new("x-datadog-origin");
+static TAGS: HeaderKey = HeaderKey::new("x-datadog-tags");
 const STYLE: PropagationStyle = PropagationStyle::Datadog;
 
 /// Propagated tags the reference refuses on extraction.
@@ -38,7 +40,7 @@ fn parse_decimal(raw: &str) -> Option<u64> {
 
 /// Extracts a context from `x-datadog-*` headers.
 pub(crate) fn extract(carrier: &dyn Extractor, tags_max_length: usize) -> Option<StyleContext> {
-    let raw_trace = carrier.get(TRACE_ID)?;
+    let raw_trace = carrier.get_key(&TRACE_ID)?;
     let low = match parse_decimal(raw_trace) {
         Some(id) if id != 0 => id,
         _ => {
@@ -53,7 +55,7 @@ pub(crate) fn extract(carrier: &dyn Extractor, tags_max_length: usize) -> Option
             return None;
         }
     };
-    let span_id = match carrier.get(PARENT_ID) {
+    let span_id = match carrier.get_key(&PARENT_ID) {
         None => 0,
         Some(raw) => match parse_decimal(raw) {
             Some(id) => id,
@@ -67,7 +69,7 @@ pub(crate) fn extract(carrier: &dyn Extractor, tags_max_length: usize) -> Option
             }
         },
     };
-    let sampling_priority = match carrier.get(PRIORITY) {
+    let sampling_priority = match carrier.get_key(&PRIORITY) {
         None => None,
         Some(raw) => match raw.trim().parse::<i32>() {
             Ok(p) => Some(p),
@@ -82,7 +84,7 @@ pub(crate) fn extract(carrier: &dyn Extractor, tags_max_length: usize) -> Option
         },
     };
     let origin = carrier
-        .get(ORIGIN)
+        .get_key(&ORIGIN)
         .filter(|o| !o.is_empty())
         .map(str::to_owned);
 
@@ -93,7 +95,7 @@ pub(crate) fn extract(carrier: &dyn Extractor, tags_max_length: usize) -> Option
         origin,
         ..StyleContext::default()
     };
-    let raw_tags = carrier.get(TAGS).unwrap_or("");
+    let raw_tags = carrier.get_key(&TAGS).unwrap_or("");
     if raw_tags.is_empty() || tags_max_length == 0 {
         return Some(ctx);
     }
@@ -121,14 +123,18 @@ pub(crate) fn extract(carrier: &dyn Extractor, tags_max_length: usize) -> Option
             return Some(ctx);
         }
     };
+    // `_dd.p.tid` is not kept as a tag: the trace id carries it.
+    let mut tid = None;
     for (k, v) in decoded {
-        if k.starts_with("_dd.p.") && !EXTRACT_REJECT.contains(&k) {
-            ctx.tags
-                .insert(Str::Owned(k.to_owned()), Str::Owned(v.to_owned()));
+        if k == TID_KEY {
+            tid = Some(v);
+        } else if k.starts_with("_dd.p.") && !EXTRACT_REJECT.contains(&k) {
+            let (k, v) = propagated_tag(k, v);
+            ctx.tags.insert(k, v);
         }
     }
-    if let Some(tid) = ctx.tags.remove(TID_KEY) {
-        match parse_tid(&tid) {
+    if let Some(tid) = tid {
+        match parse_tid(tid) {
             Some(high) => ctx.trace_id = TraceId::from_parts(high, low),
             None => {
                 record(
@@ -136,7 +142,7 @@ pub(crate) fn extract(carrier: &dyn Extractor, tags_max_length: usize) -> Option
                     MalformedReason::MalformedTid,
                     format_args!(
                         "{TID_KEY} {} must be 16 lowercase hex digits, non-zero",
-                        shown(&tid)
+                        shown(tid)
                     ),
                 );
                 ctx.propagation_error = Some(format!("malformed_tid {tid}"));
@@ -184,18 +190,21 @@ fn is_value_byte(b: u8) -> bool {
     (0x20..=0x7e).contains(&b) && b != b','
 }
 
+/// A decoded tag set: a handful of pairs, kept on the stack.
+pub(crate) type Tagset<'a> = SmallVec<[(&'a str, &'a str); 4]>;
+
 /// Decodes `k=v,k=v` (a trailing comma is allowed). Keys are printable ASCII without space,
 /// comma or `=`; values printable ASCII without comma, trimmed, non-empty; a later duplicate key
 /// wins.
-pub(crate) fn decode_tagset(raw: &str) -> Result<Vec<(&str, &str)>, String> {
-    let mut out: Vec<(&str, &str)> = Vec::new();
+pub(crate) fn decode_tagset(raw: &str) -> Result<Tagset<'_>, String> {
+    let mut out = Tagset::new();
     let mut rest = raw;
     while !rest.is_empty() {
-        let (item, tail) = match rest.split_once(',') {
+        let (item, tail) = match split_once_byte(rest, b',') {
             Some((item, tail)) => (item, tail),
             None => (rest, ""),
         };
-        let Some((key, value)) = item.split_once('=') else {
+        let Some((key, value)) = split_once_byte(item, b'=') else {
             return Err(format!("the entry {item:?} has no '='"));
         };
         if key.is_empty() {
@@ -228,11 +237,21 @@ pub(crate) enum EncodeError {
 }
 
 /// Encodes `k=v,k=v` within `max` bytes.
+#[cfg(test)]
 pub(crate) fn encode_tagset<'a>(
     tags: impl IntoIterator<Item = (&'a str, &'a str)>,
     max: usize,
 ) -> Result<String, EncodeError> {
-    let mut out = String::with_capacity(64);
+    let mut out = String::new();
+    encode_tagset_into(&mut out, tags, max).map(|()| out)
+}
+
+/// [`encode_tagset`] into `out`, empty.
+fn encode_tagset_into<'a>(
+    out: &mut String,
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+    max: usize,
+) -> Result<(), EncodeError> {
     for (k, v) in tags {
         let v = v.trim_matches(' ');
         if k.is_empty() || !k.bytes().all(is_key_byte) {
@@ -251,7 +270,7 @@ pub(crate) fn encode_tagset<'a>(
             return Err(EncodeError::MaxSize);
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Writes the `x-datadog-*` headers; returns the propagation error to record, if any.
@@ -260,37 +279,41 @@ pub(crate) fn inject(
     tags_max_length: usize,
     carrier: &mut dyn Injector,
 ) -> Option<&'static str> {
-    carrier.set_static(TRACE_ID, ctx.trace_id.low().to_string());
-    carrier.set_static(PARENT_ID, ctx.span_id.to_string());
+    carrier.set_key(&TRACE_ID, decimal(ctx.trace_id.low()));
+    carrier.set_key(&PARENT_ID, decimal(ctx.span_id));
     if let Some(p) = ctx.sampling_priority {
-        carrier.set_static(PRIORITY, p.to_string());
+        carrier.set_key(&PRIORITY, priority_value(p));
     }
     if let Some(o) = ctx.origin {
-        carrier.set_static(ORIGIN, o.to_owned());
+        carrier.set_key(&ORIGIN, Str::Owned(o.to_owned()));
     }
     if tags_max_length == 0 {
         return None;
     }
-    let tid = (ctx.trace_id.high() != 0).then(|| format!("{:016x}", ctx.trace_id.high()));
+    let tid = (ctx.trace_id.high() != 0).then(|| {
+        let mut tid = String::with_capacity(16);
+        push_hex(&mut tid, u128::from(ctx.trace_id.high()), 16);
+        tid
+    });
     let tags = ctx
         .propagation_tags
         .iter()
         .filter(|(k, _)| k.starts_with("_dd.p.") && *k != TID_KEY)
         .map(|(k, v)| (k, v.as_ref()))
         .chain(tid.as_deref().map(|t| (TID_KEY, t)));
-    match encode_tagset(tags, tags_max_length) {
-        Ok(s) if s.is_empty() => None,
-        Ok(s) => {
-            carrier.set_static(TAGS, s);
+    match built(|out| encode_tagset_into(out, tags, tags_max_length)) {
+        (s, Ok(())) if s.is_empty() => None,
+        (s, Ok(())) => {
+            carrier.set_key(&TAGS, s);
             None
         }
-        Err(EncodeError::MaxSize) => {
+        (_, Err(EncodeError::MaxSize)) => {
             crate::log::debug!(
                 "propagation: datadog: {TAGS} over {tags_max_length} bytes, not injected"
             );
             Some("inject_max_size")
         }
-        Err(EncodeError::Invalid(what)) => {
+        (_, Err(EncodeError::Invalid(what))) => {
             crate::log::debug!("propagation: datadog: {TAGS} not injected: cannot encode {what}");
             Some("encoding_error")
         }
@@ -303,11 +326,11 @@ mod tests {
 
     #[test]
     fn tagset_decoding_follows_the_reference() {
-        assert_eq!(decode_tagset("a=b").unwrap(), [("a", "b")]);
-        assert_eq!(decode_tagset("a=b,").unwrap(), [("a", "b")]);
-        assert_eq!(decode_tagset("a=b=c").unwrap(), [("a", "b=c")]);
-        assert_eq!(decode_tagset("a=b c").unwrap(), [("a", "b c")]);
-        assert_eq!(decode_tagset("a=1,a=2").unwrap(), [("a", "2")]);
+        assert_eq!(decode_tagset("a=b").unwrap()[..], [("a", "b")]);
+        assert_eq!(decode_tagset("a=b,").unwrap()[..], [("a", "b")]);
+        assert_eq!(decode_tagset("a=b=c").unwrap()[..], [("a", "b=c")]);
+        assert_eq!(decode_tagset("a=b c").unwrap()[..], [("a", "b c")]);
+        assert_eq!(decode_tagset("a=1,a=2").unwrap()[..], [("a", "2")]);
         for bad in [
             " a = b", "a", "=b", "a=", "a b=c", ",a=b", "a=b,,c=d", "a=é", "a=b\tc", "a\t=b",
         ] {
@@ -355,6 +378,78 @@ mod tests {
         assert!(!is_valid_decision_maker("-+4"));
         assert!(!is_valid_decision_maker("- 4"));
         assert!(!is_valid_decision_maker("-99999999999999999999"));
+    }
+
+    #[test]
+    fn header_values_are_written_as_std_formats_them_and_sized_exactly() {
+        use super::super::{decimal, exact, priority_value, push_decimal, push_hex};
+        for v in [
+            0,
+            1,
+            9,
+            10,
+            42,
+            999,
+            1000,
+            u64::from(u32::MAX),
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            let mut out = String::from("x");
+            push_decimal(&mut out, v);
+            assert_eq!(out, format!("x{v}"));
+            let d = decimal(v);
+            assert_eq!(d, v.to_string());
+            assert!(
+                matches!(&d, Str::Owned(s) if s.len() == s.capacity()),
+                "{v}"
+            );
+        }
+        for (v, len) in [
+            (0u128, 16),
+            (0xab, 2),
+            (0x0123_4567_89ab_cdef, 16),
+            (u128::from(u64::MAX), 16),
+            (u128::MAX, 32),
+            (0x66c0_ffee_0000_0000_4848_29ab_2dcb_a124, 32),
+            // Only the low digits asked for.
+            (0x1_0000_0000_0000_00ff, 16),
+        ] {
+            let mut out = String::new();
+            push_hex(&mut out, v, len);
+            let full = format!("{v:032x}");
+            assert_eq!(out, full[32 - len..], "{v:x} as {len}");
+        }
+        for p in [-3, -1, 0, 1, 2, 7, i32::MIN, i32::MAX] {
+            assert_eq!(priority_value(p), p.to_string());
+        }
+        assert!(matches!(priority_value(1), Str::Borrowed("1")));
+        let mut roomy = String::with_capacity(100);
+        roomy.push_str("abc");
+        assert!(matches!(exact(roomy), Str::Owned(s) if s == "abc" && s.capacity() == 3));
+    }
+
+    #[test]
+    fn byte_splits_split_as_str_does() {
+        use super::super::{split_byte, split_once_byte};
+        for s in [
+            "",
+            ",",
+            "a",
+            "a,",
+            ",a",
+            "a,b",
+            "a,,b",
+            "é,ü,",
+            "dd=s:1,x=y z",
+        ] {
+            assert_eq!(
+                split_byte(s, b',').collect::<Vec<_>>(),
+                s.split(',').collect::<Vec<_>>(),
+                "{s:?}"
+            );
+            assert_eq!(split_once_byte(s, b','), s.split_once(','), "{s:?}");
+        }
     }
 
     #[test]

@@ -43,13 +43,15 @@ mod stats;
 mod style;
 mod tracecontext;
 
+use std::cell::Cell;
+
 use smallvec::SmallVec;
 
 use crate::config::Config;
 use crate::context::RemoteContext;
 use crate::span_data::{SpanLink, Str, TagMap, TraceId};
 
-pub use carrier::{Extractor, Injector};
+pub use carrier::{Extractor, HeaderKey, Injector};
 pub use stats::{MalformedReason, malformed_header_count, malformed_header_counts};
 pub use style::{DEFAULT_PROPAGATION_STYLES, PropagationStyle, parse_style_list};
 
@@ -177,14 +179,7 @@ impl Extracted {
     /// The meta tags the tracer sets on the local root that continues this context
     /// (`_dd.propagation_error`, `_dd.parent_id`).
     pub fn root_tags(&self) -> Vec<(&'static str, String)> {
-        let mut tags = Vec::new();
-        if let Some(e) = &self.propagation_error {
-            tags.push((PROPAGATION_ERROR_KEY, e.clone()));
-        }
-        if let Some(p) = &self.last_parent_id {
-            tags.push((LAST_PARENT_ID_KEY, p.clone()));
-        }
-        tags
+        root_tags(&self.propagation_error, &self.last_parent_id).collect()
     }
 }
 
@@ -200,7 +195,7 @@ pub(crate) struct StyleContext {
     /// tracecontext only: the tracestate kept (after limits).
     pub tracestate: Option<String>,
     /// tracecontext only: the `p:` value of the `dd=` member.
-    pub last_parent_id: Option<String>,
+    pub last_parent_id: Option<u64>,
 }
 
 /// Injects and extracts trace context in the configured styles.
@@ -294,6 +289,43 @@ impl Propagator {
     /// going to `_dd.parent_id`); a context of another trace becomes a span link
     /// (`reason=terminated_context`). `None` when there is neither a context nor baggage.
     pub fn extract(&self, carrier: &dyn Extractor) -> Option<Extracted> {
+        let found = self.found(carrier);
+        let baggage = self.baggage(carrier);
+        let mut remote = RemoteContext::default();
+        match resolve(&mut remote, found) {
+            Some(Resolved {
+                style,
+                propagation_error,
+                last_parent_id,
+            }) => {
+                remote.baggage = baggage.clone();
+                Some(Extracted {
+                    context: Some(remote),
+                    baggage,
+                    style: Some(style),
+                    propagation_error,
+                    last_parent_id,
+                })
+            }
+            None if !baggage.is_empty() => Some(Extracted {
+                baggage,
+                ..Extracted::default()
+            }),
+            None => None,
+        }
+    }
+
+    /// The trace context of [`extract`](Self::extract) alone (its baggage in it), built where
+    /// it stays: what the tracer continues. `None` without one.
+    pub(crate) fn extract_context(&self, carrier: &dyn Extractor) -> Option<RemoteContext> {
+        let mut remote = RemoteContext::default();
+        resolve(&mut remote, self.found(carrier))?;
+        remote.baggage = self.baggage(carrier);
+        Some(remote)
+    }
+
+    /// The contexts the extraction styles find, in their order.
+    fn found(&self, carrier: &dyn Extractor) -> Found {
         // The default styles yield two contexts: kept on the stack.
         let mut found: Found = SmallVec::new();
         for &style in &self.extract {
@@ -308,25 +340,15 @@ impl Propagator {
                 found.push((style, ctx));
             }
         }
-        let baggage = if self.extract.contains(&PropagationStyle::Baggage) {
+        found
+    }
+
+    /// The baggage, when that style is extracted.
+    fn baggage(&self, carrier: &dyn Extractor) -> TagMap<String> {
+        if self.extract.contains(&PropagationStyle::Baggage) {
             baggage::extract(carrier)
         } else {
             TagMap::new()
-        };
-        let mut out = resolve(found);
-        if let Some(ctx) = out.as_mut().and_then(|o| o.context.as_mut()) {
-            ctx.baggage = baggage.clone();
-        }
-        match out {
-            Some(mut o) => {
-                o.baggage = baggage;
-                Some(o)
-            }
-            None if !baggage.is_empty() => Some(Extracted {
-                baggage,
-                ..Extracted::default()
-            }),
-            None => None,
         }
     }
 }
@@ -334,23 +356,28 @@ impl Propagator {
 /// The contexts the extraction styles found, in the order of the styles.
 type Found = SmallVec<[(PropagationStyle, StyleContext); 2]>;
 
-/// Reconciles the contexts of several styles (see [`Propagator::extract`]).
-fn resolve(found: Found) -> Option<Extracted> {
+/// What [`resolve`] reports besides the context.
+struct Resolved {
+    style: PropagationStyle,
+    propagation_error: Option<String>,
+    last_parent_id: Option<String>,
+}
+
+/// Reconciles the contexts of several styles (see [`Propagator::extract`]) into `remote` (a
+/// default one), left as it is when none was found.
+fn resolve(remote: &mut RemoteContext, found: Found) -> Option<Resolved> {
     let datadog_span = found
         .iter()
         .find(|(s, _)| *s == PropagationStyle::Datadog)
         .map(|(_, c)| c.span_id);
     let mut iter = found.into_iter();
     let (primary_style, primary) = iter.next()?;
-    let mut remote = RemoteContext {
-        trace_id: primary.trace_id,
-        span_id: primary.span_id,
-        sampling_priority: primary.sampling_priority,
-        origin: primary.origin,
-        propagation_tags: primary.tags,
-        tracestate: primary.tracestate,
-        ..RemoteContext::default()
-    };
+    remote.trace_id = primary.trace_id;
+    remote.span_id = primary.span_id;
+    remote.sampling_priority = primary.sampling_priority;
+    remote.origin = primary.origin;
+    remote.propagation_tags = primary.tags;
+    remote.tracestate = primary.tracestate;
     // A tracecontext primary reports its own `p:` (the reference does the same).
     let mut last_parent_id = primary.last_parent_id;
     for (style, other) in iter {
@@ -378,30 +405,39 @@ fn resolve(found: Found) -> Option<Extracted> {
                 if let Some(p) = other.last_parent_id {
                     last_parent_id = Some(p);
                 } else if let Some(dd) = datadog_span {
-                    last_parent_id = Some(format!("{dd:016x}"));
+                    last_parent_id = Some(dd);
                 }
                 remote.span_id = other.span_id;
             }
         }
     }
-    let mut out = Extracted {
-        context: None,
-        baggage: TagMap::new(),
-        style: Some(primary_style),
+    let resolved = Resolved {
+        style: primary_style,
         propagation_error: primary.propagation_error,
-        last_parent_id,
+        last_parent_id: last_parent_id.map(|p| {
+            let mut hex = String::with_capacity(16);
+            push_hex(&mut hex, u128::from(p), 16);
+            hex
+        }),
     };
-    for (k, v) in out.root_tags() {
+    for (k, v) in root_tags(&resolved.propagation_error, &resolved.last_parent_id) {
         remote.local_root_tags.insert(k, v);
     }
-    out.context = Some(remote);
-    Some(out)
+    Some(resolved)
 }
 
-/// Lowercase hex digits only.
-pub(crate) fn is_lower_hex(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+/// The local root's meta tags for an extraction's error and last parent.
+fn root_tags(
+    propagation_error: &Option<String>,
+    last_parent_id: &Option<String>,
+) -> impl Iterator<Item = (&'static str, String)> {
+    let error = propagation_error
+        .iter()
+        .map(|e| (PROPAGATION_ERROR_KEY, e.clone()));
+    let parent = last_parent_id
+        .iter()
+        .map(|p| (LAST_PARENT_ID_KEY, p.clone()));
+    error.chain(parent)
 }
 
 /// The value of `s`, exactly `len` (1 to 32) lowercase hex digits; `None` otherwise. One pass,
@@ -438,6 +474,143 @@ pub(crate) fn decimal_u64(s: &str) -> Option<u64> {
         v = v.checked_mul(10)?.checked_add(u64::from(d))?;
     }
     Some(v)
+}
+
+/// `s` split at the first `sep` (an ASCII byte), like `str::split_once` with a `char`, which
+/// sets up a `memchr` search: slower on the few bytes of a header field.
+pub(crate) fn split_once_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// The parts of `s` between each `sep` (an ASCII byte), as `str::split` with a `char` gives
+/// them (see [`split_once_byte`]).
+pub(crate) fn split_byte(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        Some(match split_once_byte(r, sep) {
+            Some((part, tail)) => {
+                rest = Some(tail);
+                part
+            }
+            None => {
+                rest = None;
+                r
+            }
+        })
+    })
+}
+
+/// `v`'s decimal digits, written at the end of `buf`.
+fn decimal_digits(buf: &mut [u8; 20], v: u64) -> &str {
+    let mut i = buf.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    // ASCII digits.
+    std::str::from_utf8(&buf[i..]).unwrap_or_default()
+}
+
+/// Appends `v` in decimal to `out`.
+pub(crate) fn push_decimal(out: &mut String, v: u64) {
+    out.push_str(decimal_digits(&mut [0; 20], v));
+}
+
+/// Appends the low `len` hex digits of `v` (up to 32), lowercase and zero-padded, to `out`.
+pub(crate) fn push_hex(out: &mut String, v: u128, len: usize) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let len = len.min(32);
+    let mut buf = [0u8; 32];
+    for (i, d) in buf[..len].iter_mut().enumerate() {
+        *d = DIGITS[((v >> (4 * (len - 1 - i))) & 0xf) as usize];
+    }
+    // ASCII digits.
+    out.push_str(std::str::from_utf8(&buf[..len]).unwrap_or_default());
+}
+
+/// `v` in decimal, in a string just long enough (see [`exact`]).
+pub(crate) fn decimal(v: u64) -> Str {
+    Str::Owned(decimal_digits(&mut [0; 20], v).to_owned())
+}
+
+/// A header value's text with no spare capacity: a carrier that turns a `String` into shared
+/// bytes (`http::HeaderMap`'s does) then needs no second allocation for it.
+pub(crate) fn exact(s: String) -> Str {
+    if s.len() == s.capacity() {
+        Str::Owned(s)
+    } else {
+        Str::Owned(s.as_str().to_owned())
+    }
+}
+
+/// A header value built by `write` in this thread's scratch buffer, then copied into a string
+/// of exactly its length (see [`exact`]): one allocation, whatever the value's length. Gives
+/// back what `write` returns too.
+pub(crate) fn built<R>(write: impl FnOnce(&mut String) -> R) -> (Str, R) {
+    thread_local! {
+        /// As long as the longest value built on the thread (the limits bound them).
+        static SCRATCH: Cell<String> = const { Cell::new(String::new()) };
+    }
+    let mut buf = SCRATCH.try_with(Cell::take).unwrap_or_default();
+    buf.clear();
+    let r = write(&mut buf);
+    let value = Str::Owned(buf.as_str().to_owned());
+    let _ = SCRATCH.try_with(|s| s.set(buf));
+    (value, r)
+}
+
+/// A propagated tag as stored (`key` is `_dd.p.*`): the decision maker's key, and its usual
+/// values, are constants; the rest are copied.
+pub(crate) fn propagated_tag(key: &str, value: &str) -> (Str, Str) {
+    if key == DECISION_MAKER_KEY {
+        (
+            Str::Borrowed(DECISION_MAKER_KEY),
+            decision_maker_value(value),
+        )
+    } else {
+        (Str::Owned(key.to_owned()), Str::Owned(value.to_owned()))
+    }
+}
+
+/// `_dd.p.dm` values of the known mechanisms, so the common ones cost no allocation.
+const DECISION_MAKERS: [&str; 16] = [
+    "-0", "-1", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9", "-10", "-11", "-12", "-13", "-14",
+    "-15",
+];
+
+/// The `_dd.p.dm` value of mechanism `m` (`-<m>`).
+pub(crate) fn mechanism_value(m: u8) -> Str {
+    match DECISION_MAKERS.get(usize::from(m)) {
+        Some(s) => Str::Borrowed(s),
+        None => Str::Owned(format!("-{m}")),
+    }
+}
+
+/// A `_dd.p.dm` value as stored: a valid one names its mechanism one way only (no sign but
+/// `-`, no leading zero), so it is the mechanism's constant when there is one.
+fn decision_maker_value(value: &str) -> Str {
+    match decision_maker(value) {
+        Some(m) if usize::from(m) < DECISION_MAKERS.len() => mechanism_value(m),
+        _ => Str::Owned(value.to_owned()),
+    }
+}
+
+/// A sampling priority as a header value: the usual ones are constants.
+pub(crate) fn priority_value(p: i32) -> Str {
+    match p {
+        -1 => Str::Borrowed("-1"),
+        0 => Str::Borrowed("0"),
+        1 => Str::Borrowed("1"),
+        2 => Str::Borrowed("2"),
+        p => exact(p.to_string()),
+    }
 }
 
 #[cfg(test)]

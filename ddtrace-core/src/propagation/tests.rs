@@ -15,6 +15,10 @@ fn only(style: PropagationStyle) -> Propagator {
     Propagator::with_styles(vec![style], vec![style])
 }
 
+fn only_styles(styles: &[PropagationStyle]) -> Propagator {
+    Propagator::with_styles(styles.to_vec(), styles.to_vec())
+}
+
 fn extract_ctx(style: PropagationStyle, pairs: &[(&str, &str)]) -> Option<RemoteContext> {
     only(style).extract(&headers(pairs)).and_then(|e| e.context)
 }
@@ -349,6 +353,124 @@ fn tracestate_limits_on_extract() {
     assert!(kept.starts_with("dd=s:2,v0=x,"));
     assert_eq!(kept.split(',').count(), 32);
     assert_eq!(r.sampling_priority, Some(2));
+}
+
+#[test]
+fn tracestate_is_kept_as_it_came_or_rebuilt_to_the_limits() {
+    let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    for (given, kept) in [
+        (
+            "dd=s:2;p:00f067aa0ba902b7,a=1",
+            "dd=s:2;p:00f067aa0ba902b7,a=1",
+        ),
+        ("a=1,b=2", "a=1,b=2"),
+        ("a=1,dd=s:2", "dd=s:2,a=1"),
+        (" dd=s:2 , a=1 ", "dd=s:2,a=1"),
+        ("dd=s:2,,a=1,", "dd=s:2,a=1"),
+        ("dd=s:1,a=1,dd=s:2", "dd=s:2,a=1"),
+        ("dd=s:2,a=1,", "dd=s:2,a=1"),
+    ] {
+        let r = extract_ctx(
+            PropagationStyle::TraceContext,
+            &[("traceparent", tp), ("tracestate", given)],
+        )
+        .unwrap();
+        assert_eq!(r.tracestate.as_deref(), Some(kept), "{given:?}");
+        let priority = if kept.starts_with("dd=s:2") { 2 } else { 1 };
+        assert_eq!(r.sampling_priority, Some(priority), "{given:?}");
+    }
+}
+
+#[test]
+fn traceparent_of_a_later_version_or_with_fields_out_of_place() {
+    let tc = PropagationStyle::TraceContext;
+    let ctx = |tp: &str| extract_ctx(tc, &[("traceparent", tp)]);
+    // A later version may carry more fields; its usual length reads the same.
+    for tp in [
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-later",
+    ] {
+        let r = ctx(tp).unwrap();
+        assert_eq!(
+            r.trace_id,
+            TraceId(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736)
+        );
+        assert_eq!(r.span_id, 0x00f0_67aa_0ba9_02b7);
+    }
+    // 55 characters, but the dashes elsewhere.
+    for bad in [
+        "00-4bf92f3577b34da6a3ce929d0e0e47360-0f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7001",
+        "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g",
+    ] {
+        assert_eq!(bad.len(), 55);
+        assert_counted(tc, MalformedReason::InvalidTraceparent, || {
+            assert_eq!(ctx(bad), None, "{bad:?}");
+        });
+    }
+    let r = ctx("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00").unwrap();
+    assert_eq!(r.sampling_priority, Some(0));
+}
+
+#[test]
+fn propagated_tags_keep_their_values_whichever_style_brings_them() {
+    let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let tc = |ts: &str| {
+        extract_ctx(
+            PropagationStyle::TraceContext,
+            &[("traceparent", tp), ("tracestate", ts)],
+        )
+        .unwrap()
+    };
+    let dd = |t: &str| {
+        extract_ctx(
+            PropagationStyle::Datadog,
+            &[("x-datadog-trace-id", "1"), ("x-datadog-tags", t)],
+        )
+        .unwrap()
+    };
+    for dm in ["-0", "-4", "-15", "-16", "-255"] {
+        let r = tc(&format!("dd=t.dm:{dm};t.tid:66568d8f00000000"));
+        assert_eq!(r.propagation_tags, tags(&[("_dd.p.dm", dm)]), "{dm}");
+        let r = dd(&format!("_dd.p.dm={dm},_dd.p.tid=66568d8f00000000"));
+        assert_eq!(r.propagation_tags, tags(&[("_dd.p.dm", dm)]), "{dm}");
+        assert_eq!(r.trace_id, TraceId::from_parts(HIGH, 1));
+    }
+    // `~` stands for `=` in tracestate values.
+    let r = tc("dd=t.dm:-4;t.usr:a~b;t.x:c");
+    assert_eq!(
+        r.propagation_tags,
+        tags(&[("_dd.p.dm", "-4"), ("_dd.p.usr", "a=b"), ("_dd.p.x", "c")])
+    );
+    // A later duplicate wins, in its place; the last `_dd.p.tid` is the one read.
+    let r =
+        dd("_dd.p.a=1,_dd.p.tid=0000000000000001,_dd.p.b=2,_dd.p.a=3,_dd.p.tid=66568d8f00000000");
+    assert_eq!(
+        r.propagation_tags,
+        tags(&[("_dd.p.b", "2"), ("_dd.p.a", "3")])
+    );
+    assert_eq!(r.trace_id, TraceId::from_parts(HIGH, 1));
+    // A `p:` that is not 16 lowercase hex digits is ignored; a good one is the last parent.
+    let both = |p: &str| {
+        only_styles(&[PropagationStyle::Datadog, PropagationStyle::TraceContext])
+            .extract(&headers(&[
+                ("x-datadog-trace-id", "11803532876627986230"),
+                ("x-datadog-parent-id", "5"),
+                ("x-datadog-tags", "_dd.p.tid=4bf92f3577b34da6"),
+                ("traceparent", tp),
+                ("tracestate", &format!("dd=p:{p}")),
+            ]))
+            .unwrap()
+    };
+    assert_eq!(
+        both("00000000000000AB").last_parent_id.as_deref(),
+        Some("0000000000000005")
+    );
+    assert_eq!(
+        both("00000000000000ab").last_parent_id.as_deref(),
+        Some("00000000000000ab")
+    );
 }
 
 #[test]

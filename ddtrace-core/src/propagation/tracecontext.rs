@@ -11,17 +11,20 @@
 //! `s`) → 1; flag 0 with `s > 0` (or no `s`) → 0; otherwise `s`. Exception (reference): with
 //! origin `rum` and no (or zero) `s`, the priority is `s` (none or 0), whatever the flag.
 
+use smallvec::SmallVec;
+
 use crate::span_data::{Str, TagMap, TraceId};
 
 use super::datadog::is_valid_decision_maker;
 use super::stats::{MalformedReason, record, shown};
 use super::{
-    DECISION_MAKER_KEY, Extractor, InjectContext, Injector, PropagationStyle, StyleContext,
-    TID_KEY, TRACESTATE_DD_MAX_CHARS, TRACESTATE_MAX_OTHER_MEMBERS, is_lower_hex, lower_hex,
+    DECISION_MAKER_KEY, Extractor, HeaderKey, InjectContext, Injector, PropagationStyle,
+    StyleContext, TID_KEY, TRACESTATE_DD_MAX_CHARS, TRACESTATE_MAX_OTHER_MEMBERS, built, exact,
+    lower_hex, propagated_tag, push_decimal, push_hex, split_byte, split_once_byte,
 };
 
-const TRACEPARENT: &str = "traceparent";
-const TRACESTATE: &str = "tracestate";
+static TRACEPARENT: HeaderKey = HeaderKey::new("traceparent");
+static TRACESTATE: HeaderKey = HeaderKey::new("tracestate");
 const STYLE: PropagationStyle = PropagationStyle::TraceContext;
 
 /// A parsed `traceparent`.
@@ -32,12 +35,31 @@ pub(crate) struct Traceparent {
     pub sampled: bool,
 }
 
-fn hex_field(s: &str, len: usize) -> bool {
-    s.len() == len && is_lower_hex(s)
-}
-
 /// Parses a `traceparent` value (already trimmed).
 pub(crate) fn parse_traceparent(tp: &str) -> Result<Traceparent, &'static str> {
+    // The usual form, version 00 and four fields, read at their places.
+    if tp.len() == 55
+        && let (Some(b"00-"), Some(b'-'), Some(b'-')) = (
+            tp.as_bytes().get(..3),
+            tp.as_bytes().get(35),
+            tp.as_bytes().get(52),
+        )
+        && let (Some(trace), Some(span), Some(flags)) =
+            (tp.get(3..35), tp.get(36..52), tp.get(53..))
+        && let (Some(trace_id), Some(span_id), Some(flags)) = (
+            lower_hex(trace, 32),
+            lower_hex(span, 16),
+            lower_hex(flags, 2),
+        )
+        && trace_id != 0
+        && span_id != 0
+    {
+        return Ok(Traceparent {
+            trace_id: TraceId(trace_id),
+            span_id: span_id as u64,
+            sampled: flags & 1 == 1,
+        });
+    }
     let mut fields = tp.splitn(5, '-');
     let version = fields.next().unwrap_or("");
     let trace = fields.next().unwrap_or("");
@@ -77,9 +99,8 @@ pub(crate) fn parse_traceparent(tp: &str) -> Result<Traceparent, &'static str> {
 
 /// The members of a tracestate after the limits: the last `dd=` member first, then up to 31
 /// others in order. Members are trimmed; empty ones dropped.
-fn limited_members(tracestate: &str) -> Vec<&str> {
-    let members: Vec<&str> = tracestate
-        .split(',')
+fn limited_members(tracestate: &str) -> Members<'_> {
+    let members: Members<'_> = split_byte(tracestate, b',')
         .map(str::trim)
         .filter(|m| !m.is_empty())
         .collect();
@@ -95,12 +116,34 @@ fn limited_members(tracestate: &str) -> Vec<&str> {
         .collect()
 }
 
+/// A tracestate's members: usually a few, kept on the stack.
+type Members<'a> = SmallVec<[&'a str; 8]>;
+
+/// Whether `members` joined by commas are `raw`, without joining them.
+fn joins_to(members: &[&str], raw: &str) -> bool {
+    let mut rest = raw;
+    for (i, m) in members.iter().enumerate() {
+        if i > 0 {
+            let Some(r) = rest.strip_prefix(',') else {
+                return false;
+            };
+            rest = r;
+        }
+        let Some(r) = rest.strip_prefix(m) else {
+            return false;
+        };
+        rest = r;
+    }
+    rest.is_empty()
+}
+
 /// What the `dd=` member carries.
 #[derive(Debug, Default, PartialEq)]
 struct DdMember {
     priority: Option<i32>,
     origin: Option<String>,
-    last_parent_id: Option<String>,
+    /// The `p:` value (16 lowercase hex digits).
+    last_parent_id: Option<u64>,
     tags: TagMap<Str>,
 }
 
@@ -111,8 +154,8 @@ fn decode_value(v: &str) -> String {
 /// Parses the value of the `dd=` member.
 fn parse_dd_member(value: &str) -> Result<DdMember, String> {
     let mut dd = DdMember::default();
-    for item in value.split(';') {
-        let Some((k, v)) = item.split_once(':') else {
+    for item in split_byte(value, b';') {
+        let Some((k, v)) = split_once_byte(item, b':') else {
             return Err(format!("the item {item:?} has no ':'"));
         };
         match k {
@@ -124,8 +167,8 @@ fn parse_dd_member(value: &str) -> Result<DdMember, String> {
             }
             "o" => dd.origin = Some(decode_value(v)).filter(|o| !o.is_empty()),
             "p" => {
-                if hex_field(v, 16) {
-                    dd.last_parent_id = Some(v.to_owned());
+                if let Some(p) = lower_hex(v, 16) {
+                    dd.last_parent_id = Some(p as u64);
                 } else {
                     crate::log::debug!(
                         "propagation: tracecontext: ignoring p:{} (not 16 lowercase hex digits)",
@@ -134,11 +177,22 @@ fn parse_dd_member(value: &str) -> Result<DdMember, String> {
                 }
             }
             _ => {
-                if let Some(suffix) = k.strip_prefix("t.") {
-                    dd.tags.insert(
-                        Str::Owned(format!("_dd.p.{suffix}")),
-                        Str::Owned(decode_value(v)),
-                    );
+                // `t.tid` is left out: the trace id comes from traceparent, whole.
+                if let Some(suffix) = k.strip_prefix("t.")
+                    && suffix != "tid"
+                {
+                    let (key, value) = match (suffix, v.contains('~')) {
+                        ("dm", false) => propagated_tag(DECISION_MAKER_KEY, v),
+                        (_, decode) => (
+                            Str::Owned(format!("_dd.p.{suffix}")),
+                            Str::Owned(if decode {
+                                decode_value(v)
+                            } else {
+                                v.to_owned()
+                            }),
+                        ),
+                    };
+                    dd.tags.insert(key, value);
                 }
             }
         }
@@ -164,7 +218,7 @@ fn reconcile(sampled: bool, s: Option<i32>, origin: Option<&str>) -> Option<i32>
 
 /// Extracts a context from `traceparent` / `tracestate`.
 pub(crate) fn extract(carrier: &dyn Extractor) -> Option<StyleContext> {
-    let tp = carrier.get(TRACEPARENT)?.trim();
+    let tp = carrier.get_key(&TRACEPARENT)?.trim();
     let parent = match parse_traceparent(tp) {
         Ok(p) => p,
         Err(why) => {
@@ -182,11 +236,19 @@ pub(crate) fn extract(carrier: &dyn Extractor) -> Option<StyleContext> {
         sampling_priority: Some(i32::from(parent.sampled)),
         ..StyleContext::default()
     };
-    let Some(raw_ts) = carrier.get(TRACESTATE).filter(|t| !t.trim().is_empty()) else {
+    let Some(raw_ts) = carrier
+        .get_key(&TRACESTATE)
+        .filter(|t| !t.trim().is_empty())
+    else {
         return Some(ctx);
     };
     let members = limited_members(raw_ts);
-    let ts = members.join(",");
+    // Usually the header is already what the limits keep: then it is kept as it came.
+    let ts = if joins_to(&members, raw_ts) {
+        raw_ts.to_owned()
+    } else {
+        members.join(",")
+    };
     if ts.bytes().any(|b| !(0x20..=0x7e).contains(&b)) {
         record(
             STYLE,
@@ -198,31 +260,31 @@ pub(crate) fn extract(carrier: &dyn Extractor) -> Option<StyleContext> {
         );
         return Some(ctx);
     }
-    let dd_value = members
-        .first()
-        .and_then(|m| m.strip_prefix("dd="))
-        .map(str::to_owned);
-    ctx.tracestate = Some(ts).filter(|t| !t.is_empty());
-    let Some(dd_value) = dd_value else {
-        return Some(ctx);
-    };
-    let dd = match parse_dd_member(&dd_value) {
-        Ok(dd) => dd,
-        Err(why) => {
+    let dd_value = members.first().and_then(|m| m.strip_prefix("dd="));
+    let dd = match dd_value.map(parse_dd_member) {
+        None => {
+            ctx.tracestate = Some(ts).filter(|t| !t.is_empty());
+            return Some(ctx);
+        }
+        Some(Ok(dd)) => dd,
+        Some(Err(why)) => {
             record(
                 STYLE,
                 MalformedReason::InvalidTracestate,
-                format_args!("dd= member {}: {why}; ignored", shown(&dd_value)),
+                format_args!(
+                    "dd= member {}: {why}; ignored",
+                    shown(dd_value.unwrap_or_default())
+                ),
             );
+            ctx.tracestate = Some(ts).filter(|t| !t.is_empty());
             return Some(ctx);
         }
     };
+    ctx.tracestate = Some(ts).filter(|t| !t.is_empty());
     ctx.sampling_priority = reconcile(parent.sampled, dd.priority, dd.origin.as_deref());
     ctx.origin = dd.origin;
     ctx.last_parent_id = dd.last_parent_id;
     ctx.tags = dd.tags;
-    // The trace id comes from traceparent, whole.
-    ctx.tags.remove(TID_KEY);
     if let Some(dm) = ctx.tags.get(DECISION_MAKER_KEY)
         && !is_valid_decision_maker(dm)
     {
@@ -281,17 +343,22 @@ pub(crate) fn dd_member(ctx: &InjectContext<'_>) -> String {
 /// Appends the `dd=` member's value to `out`, items separated by `;`, within
 /// [`TRACESTATE_DD_MAX_CHARS`] (the propagated tags that would go past it are left out).
 fn write_dd_member(out: &mut String, ctx: &InjectContext<'_>) {
-    use std::fmt::Write;
     let start = out.len();
     if let Some(p) = ctx.sampling_priority {
-        let _ = write!(out, "s:{p};");
+        out.push_str("s:");
+        if p < 0 {
+            out.push('-');
+        }
+        push_decimal(out, u64::from(p.unsigned_abs()));
+        out.push(';');
     }
     if let Some(o) = ctx.origin {
         out.push_str("o:");
         encode_into(out, o, false);
         out.push(';');
     }
-    let _ = write!(out, "p:{:016x}", ctx.span_id);
+    out.push_str("p:");
+    push_hex(out, u128::from(ctx.span_id), 16);
     let dm = ctx
         .propagation_tags
         .get(DECISION_MAKER_KEY)
@@ -324,23 +391,28 @@ pub(crate) fn inject(ctx: &InjectContext<'_>, carrier: &mut dyn Injector) {
     } else {
         "00"
     };
-    carrier.set_static(
-        TRACEPARENT,
-        format!("00-{:032x}-{:016x}-{flags}", ctx.trace_id.0, ctx.span_id),
-    );
-    let mut state = String::with_capacity(128);
-    state.push_str("dd=");
-    write_dd_member(&mut state, ctx);
-    if let Some(upstream) = ctx.tracestate {
-        for m in limited_members(upstream)
-            .into_iter()
-            .filter(|m| !m.starts_with("dd="))
-        {
-            state.push(',');
-            state.push_str(m);
+    let mut parent = String::with_capacity(55);
+    parent.push_str("00-");
+    push_hex(&mut parent, ctx.trace_id.0, 32);
+    parent.push('-');
+    push_hex(&mut parent, u128::from(ctx.span_id), 16);
+    parent.push('-');
+    parent.push_str(flags);
+    carrier.set_key(&TRACEPARENT, exact(parent));
+    let (state, ()) = built(|state| {
+        state.push_str("dd=");
+        write_dd_member(state, ctx);
+        if let Some(upstream) = ctx.tracestate {
+            for m in limited_members(upstream)
+                .into_iter()
+                .filter(|m| !m.starts_with("dd="))
+            {
+                state.push(',');
+                state.push_str(m);
+            }
         }
-    }
-    carrier.set_static(TRACESTATE, state);
+    });
+    carrier.set_key(&TRACESTATE, state);
 }
 
 #[cfg(test)]
