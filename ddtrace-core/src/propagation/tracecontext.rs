@@ -100,20 +100,22 @@ pub(crate) fn parse_traceparent(tp: &str) -> Result<Traceparent, &'static str> {
 /// The members of a tracestate after the limits: the last `dd=` member first, then up to 31
 /// others in order. Members are trimmed; empty ones dropped.
 fn limited_members(tracestate: &str) -> Members<'_> {
-    let members: Members<'_> = split_byte(tracestate, b',')
+    let mut members = Members::new();
+    let mut dd = None;
+    for m in split_byte(tracestate, b',')
         .map(str::trim)
         .filter(|m| !m.is_empty())
-        .collect();
-    let dd = members.iter().rev().find(|m| m.starts_with("dd=")).copied();
-    dd.into_iter()
-        .chain(
-            members
-                .iter()
-                .filter(|m| !m.starts_with("dd="))
-                .take(TRACESTATE_MAX_OTHER_MEMBERS)
-                .copied(),
-        )
-        .collect()
+    {
+        if m.starts_with("dd=") {
+            dd = Some(m);
+        } else if members.len() < TRACESTATE_MAX_OTHER_MEMBERS {
+            members.push(m);
+        }
+    }
+    if let Some(dd) = dd {
+        members.insert(0, dd);
+    }
+    members
 }
 
 /// A tracestate's members: usually a few, kept on the stack.
