@@ -254,7 +254,7 @@ mod tests {
         assert_eq!(m.get_key(&TRACEPARENT), Some("00-x"));
         assert_eq!(m.get_key(&ORIGIN), None);
         assert_eq!(Extractor::keys(&m), ["x-datadog-trace-id", "traceparent"]);
-        // Replacing, as `set` does, whatever the case the header was set with.
+        // A header already there is replaced, as `set` replaces it.
         m.insert(
             http::HeaderName::from_static("x-datadog-origin"),
             http::HeaderValue::from_static("rum"),

@@ -236,7 +236,7 @@ pub(crate) enum EncodeError {
     Invalid(String),
 }
 
-/// Encodes `k=v,k=v` within `max` bytes.
+/// [`encode_tagset_into`] a new string.
 #[cfg(test)]
 pub(crate) fn encode_tagset<'a>(
     tags: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -246,7 +246,7 @@ pub(crate) fn encode_tagset<'a>(
     encode_tagset_into(&mut out, tags, max).map(|()| out)
 }
 
-/// [`encode_tagset`] into `out`, empty.
+/// Encodes `k=v,k=v` within `max` bytes into `out` (empty).
 fn encode_tagset_into<'a>(
     out: &mut String,
     tags: impl IntoIterator<Item = (&'a str, &'a str)>,

@@ -318,9 +318,12 @@ impl Propagator {
     /// The trace context of [`extract`](Self::extract) alone (its baggage in it), built where
     /// it stays: what the tracer continues. `None` without one.
     pub(crate) fn extract_context(&self, carrier: &dyn Extractor) -> Option<RemoteContext> {
+        let mut found = self.found(carrier);
+        // Read even when it is not kept, so a malformed baggage header is counted as always.
+        let baggage = self.baggage(carrier);
         let mut remote = RemoteContext::default();
-        resolve(&mut remote, &mut self.found(carrier))?;
-        remote.baggage = self.baggage(carrier);
+        resolve(&mut remote, &mut found)?;
+        remote.baggage = baggage;
         Some(remote)
     }
 
@@ -540,7 +543,8 @@ pub(crate) fn exact(s: String) -> Str {
 /// back what `write` returns too.
 pub(crate) fn built<R>(write: impl FnOnce(&mut String) -> R) -> (Str, R) {
     thread_local! {
-        /// As long as the longest value built on the thread (the limits bound them).
+        /// As long as the longest value built on the thread: a tracestate, with the upstream
+        /// members kept, or `x-datadog-tags`, within its limit.
         static SCRATCH: Cell<String> = const { Cell::new(String::new()) };
     }
     let mut buf = SCRATCH.try_with(Cell::take).unwrap_or_default();

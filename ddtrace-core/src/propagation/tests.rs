@@ -474,6 +474,32 @@ fn propagated_tags_keep_their_values_whichever_style_brings_them() {
 }
 
 #[test]
+fn the_tracers_extraction_keeps_the_context_with_its_baggage_and_counts_bad_baggage_without_one() {
+    let p = Propagator::default();
+    let h = headers(&[
+        ("x-datadog-trace-id", "7"),
+        ("x-datadog-parent-id", "8"),
+        ("baggage", "user=ana"),
+    ]);
+    let whole = p.extract(&h).unwrap();
+    let context = p.extract_context(&h).unwrap();
+    assert_eq!(whole.context.as_ref(), Some(&context));
+    assert_eq!(context.baggage.get("user").map(String::as_str), Some("ana"));
+    assert_eq!((context.trace_id, context.span_id), (TraceId(7), 8));
+    // No trace context: nothing to continue, but malformed baggage is still counted.
+    assert_counted(
+        PropagationStyle::Baggage,
+        MalformedReason::BaggageMalformed,
+        || {
+            assert_eq!(
+                p.extract_context(&headers(&[("baggage", "noequals")])),
+                None
+            );
+        },
+    );
+}
+
+#[test]
 fn b3_round_trips() {
     for style in [PropagationStyle::B3Multi, PropagationStyle::B3] {
         let p = only(style);

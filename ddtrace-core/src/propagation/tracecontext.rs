@@ -262,27 +262,21 @@ pub(crate) fn extract(carrier: &dyn Extractor) -> Option<StyleContext> {
         );
         return Some(ctx);
     }
-    let dd_value = members.first().and_then(|m| m.strip_prefix("dd="));
-    let dd = match dd_value.map(parse_dd_member) {
-        None => {
-            ctx.tracestate = Some(ts).filter(|t| !t.is_empty());
-            return Some(ctx);
-        }
-        Some(Ok(dd)) => dd,
-        Some(Err(why)) => {
+    ctx.tracestate = Some(ts).filter(|t| !t.is_empty());
+    let Some(dd_value) = members.first().and_then(|m| m.strip_prefix("dd=")) else {
+        return Some(ctx);
+    };
+    let dd = match parse_dd_member(dd_value) {
+        Ok(dd) => dd,
+        Err(why) => {
             record(
                 STYLE,
                 MalformedReason::InvalidTracestate,
-                format_args!(
-                    "dd= member {}: {why}; ignored",
-                    shown(dd_value.unwrap_or_default())
-                ),
+                format_args!("dd= member {}: {why}; ignored", shown(dd_value)),
             );
-            ctx.tracestate = Some(ts).filter(|t| !t.is_empty());
             return Some(ctx);
         }
     };
-    ctx.tracestate = Some(ts).filter(|t| !t.is_empty());
     ctx.sampling_priority = reconcile(parent.sampled, dd.priority, dd.origin.as_deref());
     ctx.origin = dd.origin;
     ctx.last_parent_id = dd.last_parent_id;
