@@ -1,6 +1,6 @@
 //! What users feel on the application thread: one span start-to-finish with 2 string tags and
-//! 1 numeric tag (with static strings, with an owned one, sampled by the agent's rate, and
-//! sampled by a rule), and a 10-span nested trace.
+//! 1 numeric tag (with static strings, with an owned one, as a span that is not active,
+//! sampled by the agent's rate, and sampled by a rule), and a 10-span nested trace.
 //!
 //! Run: `cargo bench -p ddtrace-core --bench span`
 //!
@@ -31,6 +31,16 @@ fn spans(c: &mut Criterion) {
             span.set_tag("http.method", "GET");
             span.set_tag("http.route", &route);
             span.set_tag("http.status_code", 200);
+        })
+    });
+    // A span that is not active (the manual style: any thread may finish it).
+    g.bench_function("start_tag3_finish_manual", |b| {
+        b.iter(|| {
+            let mut span = tracer.span(black_box("http.request")).start();
+            span.set_tag("http.method", "GET");
+            span.set_tag("http.route", "/users/:id");
+            span.set_tag("http.status_code", 200);
+            span.finish();
         })
     });
     // As in production once the agent has answered: every new trace is sampled by the rate the

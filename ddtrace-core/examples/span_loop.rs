@@ -15,7 +15,8 @@
 //!
 //! Arguments: the shape (`single`: one span with 2 string tags and 1 numeric tag; `global`: the
 //! same on the process-wide tracer, as `#[trace]` uses it; `nested`: a 10-span trace; `bare`: one
-//! span without tags; `extract`: `tracer.extract` of the propagation bench's headers;
+//! span without tags; `manual`: the first shape as a span that is not active
+//! (`tracer.span(..).start()`, finished explicitly); `extract`: `tracer.extract` of the propagation bench's headers;
 //! `extract-serve`: that, then a span under it; `inject`: `inject_current` into a new
 //! `HeaderMap`, a span active), the number of iterations (default 100000) and
 //! the number of threads running the loop at once on one tracer (default 1; more shows what
@@ -136,6 +137,17 @@ fn run(tracer: &Tracer, shape: &str, n: u64) {
             }
             1
         }
+        "manual" => {
+            // A span that is not active, which any thread may finish.
+            for _ in 0..n {
+                let mut span = tracer.span(black_box("http.request")).start();
+                span.set_tag("http.method", "GET");
+                span.set_tag("http.route", "/users/:id");
+                span.set_tag("http.status_code", 200);
+                span.finish();
+            }
+            1
+        }
         "bare" => {
             for _ in 0..n {
                 let _span = tracer.trace(black_box("http.request"));
@@ -184,7 +196,7 @@ fn run(tracer: &Tracer, shape: &str, n: u64) {
         other => {
             eprintln!(
                 "span_loop: unknown shape {other:?} \
-                 (single, global, bare, nested, extract, extract-serve or inject)"
+                 (single, global, manual, bare, nested, extract, extract-serve or inject)"
             );
             std::process::exit(2);
         }

@@ -1,10 +1,9 @@
 //! The span context: a ddtrace-core context plus OpenTracing baggage, and the per-thread
 //! record of the baggage of activated spans.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use ddtrace_core::TraceId;
@@ -12,6 +11,16 @@ use opentracing_api::BaggageItems;
 
 /// Baggage items, ordered by key.
 pub(crate) type Baggage = BTreeMap<String, String>;
+
+/// No baggage, shared: most contexts have none, and a new `Arc` for each is an allocation
+/// and a free for every span. Adding an item copies it first (`Arc::make_mut`), so it stays
+/// empty. One per thread, so its reference count is not a cache line all threads share.
+pub(crate) fn empty_baggage() -> Arc<Baggage> {
+    thread_local! {
+        static EMPTY: Arc<Baggage> = Arc::default();
+    }
+    EMPTY.try_with(Arc::clone).unwrap_or_default()
+}
 
 /// The identity of a Datadog span as OpenTracing sees it: a [`ddtrace_core::SpanContext`]
 /// (trace id, span id, sampling priority, origin, propagated tags) plus the span's baggage.
@@ -143,7 +152,10 @@ thread_local! {
     static ACTIVE: RefCell<Vec<Activation>> = const { RefCell::new(Vec::new()) };
 }
 
-static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
+thread_local! {
+    /// The key of this thread's next activation record (the records are per thread).
+    static NEXT_KEY: Cell<u64> = const { Cell::new(1) };
+}
 
 /// Records the baggage of a span activated on this thread until the guard drops.
 pub(crate) fn push_baggage(
@@ -151,7 +163,7 @@ pub(crate) fn push_baggage(
     span_id: u64,
     baggage: BaggageCell,
 ) -> Option<BaggageGuard> {
-    let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+    let key = NEXT_KEY.try_with(|k| k.replace(k.get() + 1)).unwrap_or(0);
     let entry = Activation {
         key,
         trace_id,
@@ -199,6 +211,9 @@ impl Drop for BaggageGuard {
 /// ddtrace-core started under it).
 fn baggage_for(core: &ddtrace_core::SpanContext) -> Arc<Baggage> {
     if let Some(remote) = core.as_remote() {
+        if remote.baggage.is_empty() {
+            return empty_baggage();
+        }
         return Arc::new(
             remote
                 .baggage
@@ -223,7 +238,7 @@ fn baggage_for(core: &ddtrace_core::SpanContext) -> Arc<Baggage> {
         })
         .ok()
         .flatten()
-        .unwrap_or_default()
+        .unwrap_or_else(empty_baggage)
 }
 
 #[cfg(test)]
@@ -231,6 +246,31 @@ mod tests {
     use opentracing_api::SpanContext as _;
 
     use super::*;
+
+    #[test]
+    fn contexts_without_baggage_share_one_empty_map_that_adding_to_one_leaves_alone() {
+        use opentracing_api::Span as _;
+        let (a, b) = (empty_baggage(), empty_baggage());
+        assert!(Arc::ptr_eq(&a, &b), "one per thread");
+        let with_item = SpanContext::new(None, a).with_baggage_item("k", "v");
+        assert_eq!(with_item.baggage_item("k"), Some("v"));
+        assert!(b.is_empty() && empty_baggage().is_empty());
+        // Through spans: baggage set on one reaches neither a sibling nor a later span.
+        let tracer = crate::Tracer::new(
+            "svc",
+            crate::Config {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        );
+        let mut first = opentracing_api::Tracer::start_span(&tracer, "first");
+        let second = opentracing_api::Tracer::start_span(&tracer, "second");
+        first.set_baggage_item("tenant", "acme");
+        let third = opentracing_api::Tracer::start_span(&tracer, "third");
+        assert_eq!(first.context().baggage_item("tenant"), Some("acme"));
+        assert_eq!(second.context().baggage_items().count(), 0);
+        assert_eq!(third.context().baggage_items().count(), 0);
+    }
 
     #[test]
     fn an_empty_context_has_empty_ids() {

@@ -10,7 +10,7 @@ use opentracing_api::{
     ExtractCarrier, ExtractError, InjectCarrier, InjectError, Reference, Scope, StartSpanOptions,
 };
 
-use crate::context::{Baggage, SpanContext, push_baggage};
+use crate::context::{Baggage, SpanContext, empty_baggage, push_baggage};
 use crate::span::{SERVICE_NAME, SPAN_TYPE, Span};
 use crate::{Config, binary, propagation};
 
@@ -232,7 +232,7 @@ impl opentracing_api::Tracer for Tracer {
 fn merge_baggage(contexts: &[&SpanContext]) -> Arc<Baggage> {
     let mut with_baggage = contexts.iter().filter(|c| !c.baggage().is_empty());
     let Some(first) = with_baggage.next() else {
-        return Arc::default();
+        return empty_baggage();
     };
     let mut merged = Arc::clone(first.baggage());
     for other in with_baggage {
