@@ -397,6 +397,22 @@ pub struct BoxedTracer {
     type_name: &'static str,
 }
 
+/// A [`BoxedTracer`] that does not keep its tracer alive.
+pub(crate) struct WeakTracer {
+    inner: std::sync::Weak<dyn DynTracer>,
+    type_name: &'static str,
+}
+
+impl WeakTracer {
+    /// The tracer, if it is still alive.
+    pub(crate) fn upgrade(&self) -> Option<BoxedTracer> {
+        Some(BoxedTracer {
+            inner: self.inner.upgrade()?,
+            type_name: self.type_name,
+        })
+    }
+}
+
 impl BoxedTracer {
     /// Erases `tracer` (a `BoxedTracer` is not wrapped twice).
     pub fn new<T: Tracer>(tracer: T) -> Self {
@@ -406,6 +422,15 @@ impl BoxedTracer {
         BoxedTracer {
             inner: Arc::new(tracer),
             type_name: type_name::<T>(),
+        }
+    }
+
+    /// A weak handle to the same tracer (see [`global_tracer`](crate::global_tracer)'s
+    /// per-thread cache), and the way back.
+    pub(crate) fn downgrade(&self) -> WeakTracer {
+        WeakTracer {
+            inner: Arc::downgrade(&self.inner),
+            type_name: self.type_name,
         }
     }
 

@@ -12,11 +12,24 @@
 //!
 //! All functions here are safe to call from any thread.
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{OnceLock, PoisonError, RwLock};
 
+use crate::boxed::WeakTracer;
 use crate::{BoxedTracer, NoopTracer, Tracer};
 
 static GLOBAL: RwLock<Option<BoxedTracer>> = RwLock::new(None);
+
+/// How many times the global tracer was set; changed under [`GLOBAL`]'s write lock.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// The global tracer as this thread last read it, and the generation it read it at. Kept
+    /// weakly: a strong handle would keep a replaced tracer alive in threads that no longer
+    /// trace.
+    static CACHED: RefCell<Option<(u64, WeakTracer)>> = const { RefCell::new(None) };
+}
 
 fn noop() -> &'static BoxedTracer {
     static NOOP: OnceLock<BoxedTracer> = OnceLock::new();
@@ -25,7 +38,8 @@ fn noop() -> &'static BoxedTracer {
 
 /// The global tracer: the last one given to [`set_global_tracer`], or a [`NoopTracer`].
 ///
-/// The handle is a cheap clone (an `Arc`); calling this takes an uncontended read lock.
+/// The handle is a cheap clone (an `Arc`). Each thread keeps the tracer it last read, checked
+/// against a counter of replacements, so calls take no lock until the tracer is replaced.
 ///
 /// # Examples
 ///
@@ -37,12 +51,31 @@ fn noop() -> &'static BoxedTracer {
 /// span.finish();
 /// ```
 pub fn global_tracer() -> BoxedTracer {
-    GLOBAL
+    // Read before the tracer: a replacement after this load is seen by the next call.
+    let generation = GENERATION.load(Ordering::Acquire);
+    let cached = CACHED
+        .try_with(|c| {
+            let c = c.try_borrow().ok()?;
+            let (at, tracer) = c.as_ref()?;
+            (*at == generation).then(|| tracer.upgrade())?
+        })
+        .ok()
+        .flatten();
+    if let Some(tracer) = cached {
+        return tracer;
+    }
+    let tracer = GLOBAL
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .as_ref()
         .unwrap_or_else(|| noop())
-        .clone()
+        .clone();
+    let _ = CACHED.try_with(|c| {
+        if let Ok(mut c) = c.try_borrow_mut() {
+            *c = Some((generation, tracer.downgrade()));
+        }
+    });
+    tracer
 }
 
 /// Makes `tracer` the global tracer, replacing any earlier one, and returns the earlier one
@@ -67,10 +100,11 @@ pub fn global_tracer() -> BoxedTracer {
 /// ```
 pub fn set_global_tracer<T: Tracer>(tracer: T) -> Option<BoxedTracer> {
     let tracer = BoxedTracer::new(tracer);
-    GLOBAL
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .replace(tracer)
+    let mut global = GLOBAL.write().unwrap_or_else(PoisonError::into_inner);
+    let previous = global.replace(tracer);
+    // Under the lock, so a reader that sees the new count reads the new tracer.
+    GENERATION.fetch_add(1, Ordering::Release);
+    previous
 }
 
 /// Whether a tracer has been set with [`set_global_tracer`].

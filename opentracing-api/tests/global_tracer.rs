@@ -3,12 +3,13 @@
 #![cfg(feature = "mock")]
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::Barrier;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
 
 use opentracing_api::{
-    ExtractError, InjectError, MockTracer, NoopTracer, TextMap, global_tracer,
-    is_global_tracer_registered, set_global_tracer,
+    ExtractCarrier, ExtractError, InjectCarrier, InjectError, MockTracer, NoopTracer, Scope,
+    StartSpanOptions, TextMap, Tracer, global_tracer, is_global_tracer_registered,
+    set_global_tracer,
 };
 
 fn names(tracer: &MockTracer) -> Vec<String> {
@@ -96,4 +97,81 @@ fn default_set_replace_and_threads() {
     let racing = |t: &MockTracer| names(t).iter().filter(|n| *n == "racing").count();
     assert_eq!(racing(&second) + racing(&third), 400);
     assert!(global_tracer().downcast_ref::<MockTracer>().is_some());
+
+    // 5. Each thread keeps the tracer it last read, checked against a count of replacements:
+    //    a thread that read the tracer sees its replacement at once, and an idle thread that
+    //    read it does not keep a replaced tracer alive.
+    let dropped = Arc::new(AtomicBool::new(false));
+    set_global_tracer(Watched {
+        noop: NoopTracer::new(),
+        dropped: Arc::clone(&dropped),
+    });
+    let (read, replaced) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+    let idle = {
+        let (read, replaced) = (Arc::clone(&read), Arc::clone(&replaced));
+        std::thread::spawn(move || {
+            global_tracer().start_span("cached").finish();
+            assert!(global_tracer().downcast_ref::<Watched>().is_some());
+            read.wait();
+            replaced.wait();
+            // Read again after the replacement: the new tracer.
+            global_tracer().downcast_ref::<MockTracer>().is_some()
+        })
+    };
+    read.wait();
+    assert!(global_tracer().downcast_ref::<Watched>().is_some());
+    let fourth = MockTracer::new();
+    drop(set_global_tracer(fourth.clone()));
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the idle thread's cache kept the replaced tracer alive"
+    );
+    replaced.wait();
+    assert!(idle.join().unwrap(), "a thread saw the replaced tracer");
+    global_tracer().start_span("fourth").finish();
+    assert_eq!(names(&fourth), ["fourth"]);
+}
+
+/// A no-op tracer that says when it is dropped.
+struct Watched {
+    noop: NoopTracer,
+    dropped: Arc<AtomicBool>,
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        self.dropped.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Tracer for Watched {
+    type SpanContext = <NoopTracer as Tracer>::SpanContext;
+    type Span = <NoopTracer as Tracer>::Span;
+
+    fn start_span_with_options(&self, options: StartSpanOptions<Self::SpanContext>) -> Self::Span {
+        self.noop.start_span_with_options(options)
+    }
+
+    fn inject_context(
+        &self,
+        context: &Self::SpanContext,
+        carrier: InjectCarrier<'_>,
+    ) -> Result<(), InjectError> {
+        self.noop.inject_context(context, carrier)
+    }
+
+    fn extract_context(
+        &self,
+        carrier: ExtractCarrier<'_>,
+    ) -> Result<Self::SpanContext, ExtractError> {
+        self.noop.extract_context(carrier)
+    }
+
+    fn activate(&self, span: &Self::Span) -> Scope {
+        self.noop.activate(span)
+    }
+
+    fn active_span_context(&self) -> Option<Self::SpanContext> {
+        self.noop.active_span_context()
+    }
 }
