@@ -21,7 +21,7 @@
 //! span is finished by [`Span::finish`](crate::Span::finish) or by dropping it, as usual.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -143,10 +143,21 @@ thread_local! {
     static STACK: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Managers' identities, unique in the process.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 fn next_id() -> u64 {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+thread_local! {
+    /// Activation keys, unique on their thread's stack (the only place they are looked up):
+    /// a process-wide counter would be a cache line every thread's every activation writes.
+    static NEXT_KEY: Cell<u64> = const { Cell::new(1) };
+}
+
+fn next_key() -> u64 {
+    NEXT_KEY.try_with(|k| k.replace(k.get() + 1)).unwrap_or(0)
 }
 
 /// Removes the activation `key`, wherever it is on the stack.
@@ -205,7 +216,7 @@ impl<C: Clone + 'static> ThreadLocalScopeManager<C> {
     /// If the thread is being torn down (its thread-locals are gone), nothing is activated
     /// and an empty scope is returned.
     pub fn activate(&self, context: C) -> Scope {
-        let key = next_id();
+        let key = next_key();
         let entry = Entry {
             manager: self.id,
             key,
