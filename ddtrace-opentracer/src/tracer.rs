@@ -160,18 +160,18 @@ impl opentracing_api::Tracer for Tracer {
         }
 
         // Baggage: the parent's, then the other references' for keys not yet present.
-        let mut order: Vec<&SpanContext> = Vec::with_capacity(references.len());
-        if let Some(p) = parent.and_then(|i| references.get(i)) {
-            order.push(p.context());
-        }
-        order.extend(
-            references
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| Some(*i) != parent)
-                .map(|(_, r)| r.context()),
-        );
-        let baggage = merge_baggage(&order);
+        let parent_first = parent
+            .and_then(|i| references.get(i))
+            .into_iter()
+            .chain(
+                references
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| Some(*i) != parent)
+                    .map(|(_, r)| r),
+            )
+            .map(Reference::context);
+        let baggage = merge_baggage(parent_first);
 
         let shared = builder.start().into_shared();
         let context = SpanContext::new(shared.span_context().cloned(), baggage);
@@ -229,8 +229,8 @@ impl opentracing_api::Tracer for Tracer {
 }
 
 /// The union of the contexts' baggage, earlier contexts winning.
-fn merge_baggage(contexts: &[&SpanContext]) -> Arc<Baggage> {
-    let mut with_baggage = contexts.iter().filter(|c| !c.baggage().is_empty());
+fn merge_baggage<'a>(contexts: impl Iterator<Item = &'a SpanContext>) -> Arc<Baggage> {
+    let mut with_baggage = contexts.filter(|c| !c.baggage().is_empty());
     let Some(first) = with_baggage.next() else {
         return empty_baggage();
     };
