@@ -16,9 +16,10 @@
 //! Arguments: the shape (`single`: one span with 2 string tags and 1 numeric tag; `global`: the
 //! same on the process-wide tracer, as `#[trace]` uses it; `nested`: a 10-span trace; `bare`: one
 //! span without tags; `manual`: the first shape as a span that is not active
-//! (`tracer.span(..).start()`, finished explicitly); `extract`: `tracer.extract` of the propagation bench's headers;
-//! `extract-serve`: that, then a span under it; `inject`: `inject_current` into a new
-//! `HeaderMap`, a span active), the number of iterations (default 100000) and
+//! (`tracer.span(..).start()`, finished explicitly); `extract`: `tracer.extract` of the
+//! propagation bench's headers; `extract-serve`: that, then a span under it; `inject`:
+//! `inject_current` into a new `HeaderMap`, a span active), the number of iterations (default
+//! 100000) and
 //! the number of threads running the loop at once on one tracer (default 1; more shows what
 //! the threads cost each other), and the exporter: `channel` (default; the bench's, see
 //! `benches/support`) or `local`, which keeps the last chunk's buffer on the thread for the next
