@@ -47,9 +47,11 @@ pub(crate) fn propagated_tags(tags: &TagMap<Str>) -> Option<Arc<TagMap<Str>>> {
     {
         return Some(shared);
     }
+    // The keys as they are stored: the extractors' constants stay borrowed.
     Some(Arc::new(
-        kept()
-            .map(|(k, v)| (Str::Owned(k.to_owned()), v.clone()))
+        tags.entries()
+            .filter(|(k, _)| k.as_ref() != TID_KEY)
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
     ))
 }
@@ -57,7 +59,8 @@ pub(crate) fn propagated_tags(tags: &TagMap<Str>) -> Option<Arc<TagMap<Str>>> {
 /// This thread's shared map holding `_dd.p.dm` = `dm` alone, if `dm` is a valid decision
 /// maker (`-0` to `-255`).
 fn dm_only(dm: &str) -> Option<Arc<TagMap<Str>>> {
-    let n = usize::from(crate::propagation::decision_maker(dm)?);
+    let mechanism = crate::propagation::decision_maker(dm)?;
+    let n = usize::from(mechanism);
     DM_ONLY
         .try_with(|maps| {
             let mut maps = maps.try_borrow_mut().ok()?;
@@ -66,9 +69,10 @@ fn dm_only(dm: &str) -> Option<Arc<TagMap<Str>>> {
             }
             let map = maps[n].get_or_insert_with(|| {
                 let mut map = TagMap::new();
+                // A valid value is `-<n>` written one way only: the mechanism's constant.
                 map.insert(
                     crate::propagation::DECISION_MAKER_KEY,
-                    Str::Owned(dm.to_owned()),
+                    crate::propagation::mechanism_value(mechanism),
                 );
                 Arc::new(map)
             });

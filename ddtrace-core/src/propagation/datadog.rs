@@ -19,7 +19,7 @@ use crate::span_data::{Str, TraceId};
 use super::stats::{MalformedReason, record, shown};
 use super::{
     DECISION_MAKER_KEY, InjectContext, PropagationStyle, StyleContext, TID_KEY, built, decimal,
-    decimal_u64, lower_hex, priority_value, propagated_tag, push_hex, split_once_byte,
+    decimal_u64, hex16, lower_hex, priority_value, propagated_tag, split_once_byte,
 };
 use super::{Extractor, HeaderKey, Injector};
 
@@ -290,11 +290,7 @@ pub(crate) fn inject(
     if tags_max_length == 0 {
         return None;
     }
-    let tid = (ctx.trace_id.high() != 0).then(|| {
-        let mut tid = String::with_capacity(16);
-        push_hex(&mut tid, u128::from(ctx.trace_id.high()), 16);
-        tid
-    });
+    let tid = (ctx.trace_id.high() != 0).then(|| hex16(ctx.trace_id.high()));
     let tags = ctx
         .propagation_tags
         .iter()

@@ -418,11 +418,7 @@ fn resolve(remote: &mut RemoteContext, found: &mut Found) -> Option<Resolved> {
     let resolved = Resolved {
         style: *primary_style,
         propagation_error: primary.propagation_error.take(),
-        last_parent_id: last_parent_id.map(|p| {
-            let mut hex = String::with_capacity(16);
-            push_hex(&mut hex, u128::from(p), 16);
-            hex
-        }),
+        last_parent_id: last_parent_id.map(hex16),
     };
     for (k, v) in root_tags(&resolved.propagation_error, &resolved.last_parent_id) {
         remote.local_root_tags.insert(k, v);
@@ -521,6 +517,13 @@ pub(crate) fn push_hex(out: &mut String, v: u128, len: usize) {
     }
     // ASCII digits.
     out.push_str(std::str::from_utf8(&buf[..len]).unwrap_or_default());
+}
+
+/// `v` as 16 lowercase hex digits, in a string just long enough (see [`exact`]).
+pub(crate) fn hex16(v: u64) -> String {
+    let mut hex = String::with_capacity(16);
+    push_hex(&mut hex, u128::from(v), 16);
+    hex
 }
 
 /// `v` in decimal, in a string just long enough (see [`exact`]).
