@@ -402,8 +402,12 @@ impl<'a> SpanBuilder<'a> {
     /// Starts an owned span, not active until entered.
     pub fn start(self) -> Span {
         Span::new(
-            self.open(false, |open| Some(Box::new(open)), NewRoot::into_open)
-                .flatten(),
+            self.open(
+                false,
+                |open| Some(Box::new(open)),
+                NewRoot::<Option<SpanData>>::into_open,
+            )
+            .flatten(),
         )
     }
 
@@ -430,7 +434,7 @@ impl<'a> SpanBuilder<'a> {
     /// a child of something other than an active local span.
     fn enter_new(self) -> SpanGuard {
         SpanGuard::new(
-            self.open(true, context::push_local, NewRoot::push)
+            self.open(true, context::push_local, NewRoot::<Vec<SpanData>>::push)
                 .unwrap_or(0),
         )
     }
@@ -438,11 +442,11 @@ impl<'a> SpanBuilder<'a> {
     /// Starts the span, handing it to `child` (a span of a trace of this process) or `root`
     /// (the local root of a new trace); `local` says it will be active on this thread (a
     /// guard). Each caller passes its own sinks, so the new span is moved once.
-    fn open<R>(
+    fn open<R, P: RootPlace>(
         self,
         local: bool,
         child: impl FnOnce(OpenSpan) -> R,
-        root: impl FnOnce(NewRoot) -> R,
+        root: impl FnOnce(NewRoot<P>) -> R,
     ) -> Option<R> {
         let SpanBuilder { tracer, options } = self;
         if let Some(t) = tracer
@@ -470,9 +474,9 @@ impl<'a> SpanBuilder<'a> {
                 Some(child(open))
             }
             Some(Parent::Remote(remote)) => {
-                with_tracer(tracer, |t| start_root(t, options, Some(&remote), local)).map(root)
+                with_tracer(tracer, |t| start_root(t, options, Some(&remote))).map(root)
             }
-            None => with_tracer(tracer, |t| start_root(t, options, None, local)).map(root),
+            None => with_tracer(tracer, |t| start_root(t, options, None)).map(root),
         }
     }
 }
@@ -487,10 +491,8 @@ pub(crate) fn trace_named(tracer: Option<&Tracer>, name: Str) -> SpanGuard {
     match context::start_in_group(name, named_child) {
         Ok(key) => SpanGuard::new(key),
         Err(NotInGroup::Root(name)) => SpanGuard::new(
-            with_tracer(tracer, |t| {
-                start_root(t, SpanOptions::new(name), None, true)
-            })
-            .map_or(0, NewRoot::push),
+            with_tracer(tracer, |t| start_root(t, SpanOptions::new(name), None))
+                .map_or(0, NewRoot::push),
         ),
         Err(NotInGroup::Other(name)) => SpanBuilder {
             tracer,
@@ -662,12 +664,11 @@ fn apply_extras(span: &mut SpanMut<'_>, started: &mut Instant, extra: SpanExtras
     }
 }
 
-fn start_root(
+fn start_root<P: RootPlace>(
     tracer: Arc<TracerInner>,
     options: SpanOptions,
     remote: Option<&crate::context::RemoteContext>,
-    local: bool,
-) -> Option<NewRoot> {
+) -> Option<NewRoot<P>> {
     let now = Instant::now();
     let anchor_ns = crate::clock::wall_ns(now);
     let span_id = crate::id::span_id();
@@ -745,13 +746,10 @@ fn start_root(
         },
     );
     let tracer = &trace.tracer;
-    // Built in place, in the buffer that becomes its chunk when it is started active (an owned
-    // span takes it out, and leaves the exporter's recycled buffers to the guards).
-    let mut spans = if local {
-        trace.span_buffer(1)
-    } else {
-        Vec::with_capacity(1)
-    };
+    // Built in place: in the buffer that becomes its chunk when it is started active (a
+    // guard's root), else in the slot the owned span's box takes it from (leaving the
+    // exporter's recycled buffers to the guards).
+    let mut spans = P::for_root(&trace);
     let name = options.name;
     let data = spans.put(|| span_data(trace_id, span_id, parent_id, service, anchor_ns, name))?;
     let mut started = now;
@@ -817,24 +815,46 @@ fn by_rules(
     })
 }
 
-/// The local root of a new trace, just started, alone in the buffer that becomes its group's
-/// when it is started active.
-struct NewRoot {
-    spans: Vec<SpanData>,
+/// The local root of a new trace, just started, alone in its place: the buffer that becomes its
+/// group's when it is started active, else a slot.
+struct NewRoot<P> {
+    spans: P,
     started: Instant,
     trace: Arc<TraceState>,
 }
 
-impl NewRoot {
+/// Where a new trace's root is written: the buffer of its group (a guard's root, active on
+/// this thread) or a slot the owned span's box takes it from (a manual root, which any thread
+/// may finish: a buffer of one would be allocated and freed for nothing).
+trait RootPlace: Place {
+    /// An empty place for the root of `trace`.
+    fn for_root(trace: &TraceState) -> Self;
+}
+
+impl RootPlace for Vec<SpanData> {
+    fn for_root(trace: &TraceState) -> Self {
+        trace.span_buffer(1)
+    }
+}
+
+impl RootPlace for Option<SpanData> {
+    fn for_root(_: &TraceState) -> Self {
+        None
+    }
+}
+
+impl NewRoot<Vec<SpanData>> {
     /// Makes the root active on this thread; returns its key (0 if it could not be).
     fn push(self) -> u64 {
         context::push_root(self.spans, self.started, self.trace)
     }
+}
 
+impl NewRoot<Option<SpanData>> {
     /// The root as an owned span's state.
-    fn into_open(mut self) -> Option<Box<OpenSpan>> {
+    fn into_open(self) -> Option<Box<OpenSpan>> {
         Some(Box::new(OpenSpan {
-            data: self.spans.pop()?,
+            data: self.spans?,
             started: self.started,
             trace: self.trace,
         }))
