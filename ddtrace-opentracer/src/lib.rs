@@ -63,7 +63,7 @@
 //! | `log(...)` | a span event named by the `event` field (else `log`), the other fields as attributes |
 //! | log with `event=error`, `error.kind` or `error.object` | also the error: `error.type` = `error.kind` (else `error`), `error.message` = `message` (else `error.object`), `error.stack` = `stack` |
 //! | baggage | kept in the [`SpanContext`]; children inherit their references' baggage |
-//! | [`Tracer::activate`](opentracing_api::Tracer::activate) | [`SharedSpan::activate`](ddtrace_core::SharedSpan::activate): ddtrace-core's active span |
+//! | [`Tracer::activate`](opentracing_api::Tracer::activate) | [`SharedSpan::activate`](ddtrace_core::SharedSpan::activate): ddtrace-core's active span (a span is an owned [`ddtrace_core::Span`] until its first activation, then a [`SharedSpan`](ddtrace_core::SharedSpan)) |
 //! | [`Tracer::active_span_context`](opentracing_api::Tracer::active_span_context) | [`ddtrace_core::current_context`], whoever started the span |
 //!
 //! Span events are sent as native `span_events` when the agent supports them, else as the

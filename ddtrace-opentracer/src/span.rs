@@ -1,5 +1,5 @@
-//! The OpenTracing span: a Datadog span ([`SharedSpan`]) with OpenTracing's tag and log
-//! semantics mapped onto Datadog fields.
+//! The OpenTracing span: a Datadog span (owned until first activated, then a [`SharedSpan`])
+//! with OpenTracing's tag and log semantics mapped onto Datadog fields.
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -9,6 +9,23 @@ use ddtrace_core::{AttributeValue, SharedSpan};
 use opentracing_api::{LogField, TagValue, log_fields, tags};
 
 use crate::context::{BaggageCell, SpanContext};
+
+/// Runs `$body` with `$s` bound to the Datadog span: the owned one until the span is first
+/// activated (or [`Span::dd_span`] is asked for), the shared one after.
+macro_rules! dd {
+    ($self:ident, $s:ident => $body:expr) => {
+        match $self.shared.get() {
+            Some(Sharing { span: $s, .. }) => $body,
+            None => {
+                let $s = $self
+                    .owned
+                    .get_mut()
+                    .unwrap_or_else(PoisonError::into_inner);
+                $body
+            }
+        }
+    };
+}
 
 /// `service.name`: sets the span's Datadog service.
 pub const SERVICE_NAME: &str = "service.name";
@@ -41,46 +58,70 @@ enum ResourceSource {
 ///
 /// [`dd_span`](Span::dd_span) gives the underlying [`SharedSpan`] for Datadog-only
 /// operations (`set_error`, `add_link`, ...).
+///
+/// Until it is first activated (or `dd_span` is called), the span is a plain owned Datadog
+/// span: its tags are set without the lock a shared span takes for each of them.
 pub struct Span {
-    shared: SharedSpan,
+    /// The Datadog span while nothing shares it (a finished or moved-out span is
+    /// [`ddtrace_core::Span::none`]).
+    owned: Mutex<ddtrace_core::Span>,
+    /// The Datadog span once activated or handed out (`owned` is then empty).
+    shared: OnceLock<Sharing>,
     context: SpanContext,
     resource: ResourceSource,
-    baggage_cell: OnceLock<BaggageCell>,
+}
+
+/// What a span needs once it is shared: the Datadog span, and the baggage cell its activation
+/// records read (so that baggage set while it is active reaches the spans started under it).
+/// Made together, on first activation.
+struct Sharing {
+    span: SharedSpan,
+    baggage: BaggageCell,
 }
 
 impl std::fmt::Debug for Span {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Span")
-            .field("shared", &self.shared)
+            .field("shared", &self.shared.get().map(|s| &s.span))
             .field("context", &self.context)
             .finish_non_exhaustive()
     }
 }
 
 impl Span {
-    pub(crate) fn new(shared: SharedSpan, context: SpanContext) -> Self {
+    pub(crate) fn new(owned: ddtrace_core::Span, context: SpanContext) -> Self {
         Span {
-            shared,
+            owned: Mutex::new(owned),
+            shared: OnceLock::new(),
             context,
             resource: ResourceSource::Name,
-            baggage_cell: OnceLock::new(),
         }
     }
 
     /// The Datadog span, for what OpenTracing has no word for.
     pub fn dd_span(&self) -> &SharedSpan {
-        &self.shared
+        &self.sharing().span
     }
 
-    /// The baggage cell shared with activation records (created on first activation).
+    /// The baggage cell shared with activation records.
     pub(crate) fn baggage_cell(&self) -> &BaggageCell {
-        self.baggage_cell
-            .get_or_init(|| Arc::new(Mutex::new(Arc::clone(self.context.baggage()))))
+        &self.sharing().baggage
+    }
+
+    /// The span shared, from now on (its owned Datadog span moves into a shared one).
+    fn sharing(&self) -> &Sharing {
+        self.shared.get_or_init(|| {
+            let mut owned = self.owned.lock().unwrap_or_else(PoisonError::into_inner);
+            Sharing {
+                span: std::mem::replace(&mut *owned, ddtrace_core::Span::none()).into_shared(),
+                baggage: Arc::new(Mutex::new(Arc::clone(self.context.baggage()))),
+            }
+        })
     }
 
     /// Refreshes the context from the live span (after its service changed).
     fn refresh_context(&mut self) {
-        if let Some(core) = self.shared.context() {
+        if let Some(core) = dd!(self, s => s.context()) {
             self.context.set_core(Some(core));
         }
     }
@@ -88,7 +129,7 @@ impl Span {
     fn set_resource_from(&mut self, source: ResourceSource, resource: String) {
         if source >= self.resource {
             self.resource = source;
-            self.shared.set_resource(resource);
+            dd!(self, s => s.set_resource(resource));
         }
     }
 
@@ -96,27 +137,29 @@ impl Span {
     pub(crate) fn apply_tag(&mut self, key: Cow<'static, str>, value: TagValue) {
         match &*key {
             SERVICE_NAME => {
-                self.shared.set_service(value.to_string());
+                dd!(self, s => s.set_service(value.to_string()));
                 self.refresh_context();
             }
             RESOURCE_NAME => self.set_resource_from(ResourceSource::Explicit, value.to_string()),
-            SPAN_TYPE => self.shared.set_span_type(value.to_string()),
+            SPAN_TYPE => dd!(self, s => s.set_span_type(value.to_string())),
             tags::SAMPLING_PRIORITY => match priority(&value) {
-                Some(p) if p > 0.0 => self.shared.keep_trace(),
-                Some(_) => self.shared.drop_trace(),
-                None => self.shared.set_tag(key, to_core(value)),
+                Some(p) if p > 0.0 => dd!(self, s => s.keep_trace()),
+                Some(_) => dd!(self, s => s.drop_trace()),
+                None => dd!(self, s => s.set_tag(key, to_core(value))),
             },
             tags::ERROR => match truthy(&value) {
-                Some(error) => self.shared.set_error_flag(error),
-                None => self.shared.set_tag(key, to_core(value)),
+                Some(error) => dd!(self, s => s.set_error_flag(error)),
+                None => dd!(self, s => s.set_tag(key, to_core(value))),
             },
             tags::DB_STATEMENT => {
                 let statement = value.to_string();
                 self.set_resource_from(ResourceSource::Statement, statement.clone());
-                self.shared.set_tag(key, statement);
+                dd!(self, s => s.set_tag(key, statement));
             }
-            tags::SPAN_KIND | tags::PEER_SERVICE => self.shared.set_tag(key, value.to_string()),
-            _ => self.shared.set_tag(key, to_core(value)),
+            tags::SPAN_KIND | tags::PEER_SERVICE => {
+                dd!(self, s => s.set_tag(key, value.to_string()))
+            }
+            _ => dd!(self, s => s.set_tag(key, to_core(value))),
         }
     }
 }
@@ -131,9 +174,9 @@ impl opentracing_api::Span for Span {
     fn set_operation_name(&mut self, name: impl Into<Cow<'static, str>>) {
         let name = name.into();
         if self.resource == ResourceSource::Name {
-            self.shared.set_resource(name.clone());
+            dd!(self, s => s.set_resource(name.clone()));
         }
-        self.shared.set_name(name);
+        dd!(self, s => s.set_name(name));
     }
 
     fn set_tag(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<TagValue>) {
@@ -167,17 +210,15 @@ impl opentracing_api::Span for Span {
             }
             attributes.push((key, to_attribute(value)));
         }
-        self.shared.add_event_at(
-            name.unwrap_or(Cow::Borrowed(DEFAULT_EVENT_NAME)),
-            timestamp.unwrap_or_else(SystemTime::now),
-            attributes,
-        );
+        let name = name.unwrap_or(Cow::Borrowed(DEFAULT_EVENT_NAME));
+        let at = timestamp.unwrap_or_else(SystemTime::now);
+        dd!(self, s => s.add_event_at(name, at, attributes));
         if error.is_error {
             let kind = error
                 .kind
                 .map_or(Cow::Borrowed(DEFAULT_ERROR_KIND), Cow::Owned);
             let message = error.message.or(error.object).unwrap_or_default();
-            self.shared.set_error_details(kind, message, error.stack);
+            dd!(self, s => s.set_error_details(kind, message, error.stack));
         }
     }
 
@@ -185,25 +226,25 @@ impl opentracing_api::Span for Span {
         self.context
             .baggage_mut()
             .insert(key.to_string(), value.to_string());
-        if let Some(cell) = self.baggage_cell.get() {
+        if let Some(Sharing { baggage: cell, .. }) = self.shared.get() {
             *cell.lock().unwrap_or_else(PoisonError::into_inner) =
                 Arc::clone(self.context.baggage());
         }
     }
 
-    fn finish_at(self, finish_time: SystemTime) {
-        self.shared.finish_at(finish_time);
+    fn finish_at(mut self, finish_time: SystemTime) {
+        dd!(self, s => s.finish_at(finish_time));
     }
 
-    fn finish(self) {
-        self.shared.finish();
+    fn finish(mut self) {
+        dd!(self, s => s.finish());
     }
 }
 
 impl Drop for Span {
     fn drop(&mut self) {
         // A no-op if already finished.
-        self.shared.finish();
+        dd!(self, s => s.finish());
     }
 }
 

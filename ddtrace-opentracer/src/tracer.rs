@@ -173,9 +173,9 @@ impl opentracing_api::Tracer for Tracer {
             .map(Reference::context);
         let baggage = merge_baggage(parent_first);
 
-        let shared = builder.start().into_shared();
-        let context = SpanContext::new(shared.span_context().cloned(), baggage);
-        let mut span = Span::new(shared, context);
+        let owned = builder.start();
+        let context = SpanContext::new(owned.context(), baggage);
+        let mut span = Span::new(owned, context);
         for (k, v) in tags {
             if k != SERVICE_NAME && k != SPAN_TYPE {
                 span.apply_tag(k, v);

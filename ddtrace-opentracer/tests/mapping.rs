@@ -489,6 +489,50 @@ fn activation_is_ddtrace_cores_active_span() {
 }
 
 #[test]
+fn a_span_keeps_everything_across_its_first_activation() {
+    // Until first activated, the span is an owned Datadog span; then a shared one. What was
+    // set before, through either, and on another thread activating it, all lands on it.
+    fn sync<T: Sync>(_: &T) {}
+    let (tracer, collector) = tracer();
+    let mut ot = tracer.start_span("switch");
+    sync(&ot);
+    ot.set_tag("before", "1");
+    ot.set_tag("service.name", "renamed-svc");
+    ot.log_event("early");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let _scope = tracer.activate(&ot);
+            tracer.start_span("on.other.thread").finish();
+        });
+    });
+    ot.set_tag("after", 2);
+    ot.dd_span().set_tag("through.dd", "3");
+    {
+        let _scope = tracer.activate(&ot);
+        tracer.start_span("child").finish();
+    }
+    ot.set_operation_name("switched");
+    ot.finish();
+    let done = span(&collector, "switched");
+    assert_eq!(done.service, "renamed-svc");
+    assert_eq!(done.resource, "switched");
+    assert_eq!(done.meta.get("before").map(|v| v.as_ref()), Some("1"));
+    assert_eq!(done.metrics.get("after"), Some(&2.0));
+    assert_eq!(done.meta.get("through.dd").map(|v| v.as_ref()), Some("3"));
+    assert_eq!(done.events.len(), 1);
+    for child in ["on.other.thread", "child"] {
+        let c = span(&collector, child);
+        assert_eq!(
+            (c.parent_id, c.trace_id),
+            (done.span_id, done.trace_id),
+            "{child}"
+        );
+        assert_eq!(c.service, "renamed-svc", "{child}");
+    }
+    assert_eq!(collector.spans().len(), 3);
+}
+
+#[test]
 fn scopes_nest_and_restore() {
     let (tracer, _collector) = tracer();
     let a = tracer.start_span("a");

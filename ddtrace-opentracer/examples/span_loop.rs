@@ -1,0 +1,74 @@
+//! The OpenTracing span bench's shapes (`benches/span.rs`) in a plain loop, for counting
+//! instructions with cachegrind, which do not change with the machine's load as times do. Run
+//! each shape for two iteration counts; the difference, divided by the difference in
+//! iterations, is the cost of one iteration without the start-up:
+//!
+//! ```sh
+//! cargo build --release -p ddtrace-opentracer --example span_loop
+//! for n in 20000 220000; do
+//!   valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=cg.$n \
+//!     target/release/examples/span_loop start $n
+//! done
+//! # instructions per span: (I refs of cg.220000 - I refs of cg.20000) / 200000
+//! ```
+//!
+//! Arguments: the shape (`start`: `start_span` with 2 string tags and 1 numeric tag, then
+//! `finish`; `global`: the same through `global_tracer()`; `nested`: a 10-span trace whose spans
+//! are activated) and the number of iterations (default 100000). The exporter is ddtrace-core's
+//! bench exporter, as in the bench.
+
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+
+use ddtrace_opentracer::{Tracer, set_global_tracer};
+use opentracing_api::{Span as _, Tracer as _, global_tracer};
+
+#[path = "../../ddtrace-core/benches/support/mod.rs"]
+mod support;
+
+/// The bench's single span: started, three tags, finished.
+fn one_span(tracer: &impl opentracing_api::Tracer) {
+    let mut span = tracer.start_span(black_box("http.request"));
+    span.set_tag("http.method", "GET");
+    span.set_tag("http.route", "/users/:id");
+    span.set_tag("http.status_code", 200);
+    span.finish();
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let shape = args.next().unwrap_or_else(|| "start".to_owned());
+    let n: u64 = match args.next().map(|a| a.parse()) {
+        None => 100_000,
+        Some(Ok(n)) => n,
+        Some(Err(e)) => {
+            eprintln!("span_loop: the iteration count is not a number ({e})");
+            std::process::exit(2);
+        }
+    };
+    let tracer = Tracer::from_core(support::tracer());
+    set_global_tracer(tracer.clone());
+    match shape.as_str() {
+        "start" => (0..n).for_each(|_| one_span(&tracer)),
+        "global" => (0..n).for_each(|_| one_span(&global_tracer())),
+        "nested" => {
+            for _ in 0..n {
+                let root = tracer.start_span("request");
+                let _root = tracer.activate(&root);
+                for _ in 0..3 {
+                    let a = tracer.start_span("service.call");
+                    let _a = tracer.activate(&a);
+                    let b = tracer.start_span("db.query");
+                    let _b = tracer.activate(&b);
+                    let c = tracer.start_span("cache.get");
+                    let _c = tracer.activate(&c);
+                }
+            }
+        }
+        other => {
+            eprintln!("span_loop: unknown shape {other:?} (start, global or nested)");
+            std::process::exit(2);
+        }
+    }
+}
