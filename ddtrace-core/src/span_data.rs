@@ -87,6 +87,16 @@ impl<V> TagMap<V> {
         }
     }
 
+    /// [`new`](Self::new) for a map built at run time: its inline slots are left as they are
+    /// (the constant `new` writes zeros over them, which touches every cache line of a span's
+    /// record, even those of tags it never gets).
+    #[inline(always)]
+    pub(crate) fn fresh() -> Self {
+        TagMap {
+            entries: SmallVec::new(),
+        }
+    }
+
     /// Inserts or replaces `key`, returning the previous value.
     #[inline]
     pub fn insert(&mut self, key: impl Into<Str>, value: V) -> Option<V> {

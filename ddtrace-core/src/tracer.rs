@@ -881,8 +881,8 @@ fn span_data(
         start,
         duration: 0,
         error: false,
-        meta: TagMap::new(),
-        metrics: TagMap::new(),
+        meta: TagMap::fresh(),
+        metrics: TagMap::fresh(),
         links: Vec::new(),
         events: Vec::new(),
     }
