@@ -74,26 +74,23 @@ pub struct TagMap<V> {
 }
 
 impl<V> Default for TagMap<V> {
+    /// An empty map, built at run time: its inline slots are left as they are, where the
+    /// constant [`new`](TagMap::new) is written with zeros over them (a 200-byte `memset` for
+    /// `meta`), which touches cache lines a span's record otherwise never does.
+    #[inline(always)]
     fn default() -> Self {
-        TagMap::new()
+        TagMap {
+            entries: SmallVec::new(),
+        }
     }
 }
 
 impl<V> TagMap<V> {
-    /// An empty map (no allocation).
+    /// An empty map (no allocation), for constants and statics; at run time
+    /// [`default`](Default::default) writes less.
     pub const fn new() -> Self {
         TagMap {
             entries: SmallVec::new_const(),
-        }
-    }
-
-    /// [`new`](Self::new) for a map built at run time: its inline slots are left as they are
-    /// (the constant `new` writes zeros over them, which touches every cache line of a span's
-    /// record, even those of tags it never gets).
-    #[inline(always)]
-    pub(crate) fn fresh() -> Self {
-        TagMap {
-            entries: SmallVec::new(),
         }
     }
 

@@ -809,8 +809,8 @@ fn by_rules(
         service,
         name,
         resource: name,
-        meta: &TagMap::new(),
-        metrics: &TagMap::new(),
+        meta: &TagMap::default(),
+        metrics: &TagMap::default(),
         env,
     })
 }
@@ -881,8 +881,8 @@ fn span_data(
         start,
         duration: 0,
         error: false,
-        meta: TagMap::fresh(),
-        metrics: TagMap::fresh(),
+        meta: TagMap::default(),
+        metrics: TagMap::default(),
         links: Vec::new(),
         events: Vec::new(),
     }
