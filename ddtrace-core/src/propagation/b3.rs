@@ -7,7 +7,10 @@
 use crate::span_data::{Str, TraceId};
 
 use super::stats::{MalformedReason, record, shown};
-use super::{Extractor, HeaderKey, InjectContext, Injector, PropagationStyle, StyleContext, exact};
+use super::{
+    Extractor, HeaderKey, InjectContext, Injector, PropagationStyle, StyleContext, exact, hex16,
+    push_hex,
+};
 
 static TRACE_ID: HeaderKey = HeaderKey::new("x-b3-traceid");
 static SPAN_ID: HeaderKey = HeaderKey::new("x-b3-spanid");
@@ -34,12 +37,21 @@ fn parse_span_id(raw: &str) -> Option<u64> {
     u64::from_str_radix(raw, 16).ok().filter(|v| *v != 0)
 }
 
+/// How many hex digits B3 writes for the trace id: 16 for a 64-bit id, else 32.
+fn trace_id_digits(id: TraceId) -> usize {
+    if id.high() == 0 { 16 } else { 32 }
+}
+
+/// Appends the trace id as B3 writes it.
+fn push_b3_trace_id(out: &mut String, id: TraceId) {
+    push_hex(out, id.0, trace_id_digits(id));
+}
+
+#[cfg(test)]
 fn b3_trace_id(id: TraceId) -> String {
-    if id.high() == 0 {
-        format!("{:016x}", id.low())
-    } else {
-        id.to_hex()
-    }
+    let mut out = String::new();
+    push_b3_trace_id(&mut out, id);
+    out
 }
 
 /// Extracts a context from `x-b3-*` headers.
@@ -97,8 +109,10 @@ pub(crate) fn extract_multi(carrier: &dyn Extractor) -> Option<StyleContext> {
 
 /// Writes the `x-b3-*` headers.
 pub(crate) fn inject_multi(ctx: &InjectContext<'_>, carrier: &mut dyn Injector) {
-    carrier.set_key(&TRACE_ID, exact(b3_trace_id(ctx.trace_id)));
-    carrier.set_key(&SPAN_ID, exact(format!("{:016x}", ctx.span_id)));
+    let mut trace_id = String::with_capacity(trace_id_digits(ctx.trace_id));
+    push_b3_trace_id(&mut trace_id, ctx.trace_id);
+    carrier.set_key(&TRACE_ID, exact(trace_id));
+    carrier.set_key(&SPAN_ID, Str::Owned(hex16(ctx.span_id)));
     match ctx.sampling_priority {
         Some(p) if p <= 0 => carrier.set_key(&SAMPLED, Str::Borrowed("0")),
         Some(1) => carrier.set_key(&SAMPLED, Str::Borrowed("1")),
@@ -192,13 +206,18 @@ pub(crate) fn extract_single(carrier: &dyn Extractor) -> Option<StyleContext> {
 
 /// Writes the `b3` header.
 pub(crate) fn inject_single(ctx: &InjectContext<'_>, carrier: &mut dyn Injector) {
-    let mut value = format!("{}-{:016x}", b3_trace_id(ctx.trace_id), ctx.span_id);
-    match ctx.sampling_priority {
-        Some(p) if p <= 0 => value.push_str("-0"),
-        Some(1) => value.push_str("-1"),
-        Some(_) => value.push_str("-d"),
-        None => {}
-    }
+    let flag = match ctx.sampling_priority {
+        Some(p) if p <= 0 => "-0",
+        Some(1) => "-1",
+        Some(_) => "-d",
+        None => "",
+    };
+    // Exactly its length: `exact` then keeps it as it is.
+    let mut value = String::with_capacity(trace_id_digits(ctx.trace_id) + 1 + 16 + flag.len());
+    push_b3_trace_id(&mut value, ctx.trace_id);
+    value.push('-');
+    push_hex(&mut value, u128::from(ctx.span_id), 16);
+    value.push_str(flag);
     carrier.set_key(&SINGLE, exact(value));
 }
 

@@ -20,15 +20,24 @@ const STYLE: PropagationStyle = PropagationStyle::Baggage;
 const KEY_SAFE: &[u8] = b"!#$%&'*+-.^_`|~";
 const VALUE_SAFE: &[u8] = b"!#$%&'()*+-./:<>?@[]^_`{|}~";
 
-fn percent_encode(s: &str, safe: &[u8]) -> String {
-    let mut out = String::with_capacity(s.len());
+/// Appends `s` to `out`, each byte neither alphanumeric nor in `safe` as `%XX`.
+fn percent_encode_into(out: &mut String, s: &str, safe: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     for &b in s.as_bytes() {
         if b.is_ascii_alphanumeric() || safe.contains(&b) {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(char::from(DIGITS[usize::from(b >> 4)]));
+            out.push(char::from(DIGITS[usize::from(b & 0xf)]));
         }
     }
+}
+
+#[cfg(test)]
+fn percent_encode(s: &str, safe: &[u8]) -> String {
+    let mut out = String::new();
+    percent_encode_into(&mut out, s, safe);
     out
 }
 
@@ -130,6 +139,7 @@ pub(crate) fn inject(baggage: &TagMap<String>, carrier: &mut dyn Injector) {
         );
     }
     let mut header = String::new();
+    let mut item = String::new();
     for (k, v) in baggage.iter().take(BAGGAGE_MAX_ITEMS) {
         let (k, v) = (k.trim(), v.trim());
         if k.is_empty() || v.is_empty() {
@@ -137,11 +147,10 @@ pub(crate) fn inject(baggage: &TagMap<String>, carrier: &mut dyn Injector) {
             crate::log::debug!("propagation: baggage: skipping {k:?}={v:?} (empty once trimmed)");
             continue;
         }
-        let item = format!(
-            "{}={}",
-            percent_encode(k, KEY_SAFE),
-            percent_encode(v, VALUE_SAFE)
-        );
+        item.clear();
+        percent_encode_into(&mut item, k, KEY_SAFE);
+        item.push('=');
+        percent_encode_into(&mut item, v, VALUE_SAFE);
         let extra = item.len() + usize::from(!header.is_empty());
         if header.len() + extra > BAGGAGE_MAX_BYTES {
             crate::log::debug!(
