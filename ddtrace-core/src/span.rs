@@ -175,6 +175,7 @@ impl OpenSpan {
         } = *self;
         close(&mut data, started, end);
         trace.span_finished(data);
+        TraceState::recycle(trace);
     }
 
     /// Finishes at an explicit wall-clock time.
@@ -184,6 +185,7 @@ impl OpenSpan {
         } = *self;
         close_at(&mut data, end);
         trace.span_finished(data);
+        TraceState::recycle(trace);
     }
 }
 

@@ -165,9 +165,17 @@ impl TraceBuf {
     }
 }
 
+thread_local! {
+    /// A trace state whose trace is over, kept for this thread's next trace: a new trace then
+    /// costs no allocation, and the last one no free. It refers to nothing (no tracer, no
+    /// tags), so an idle thread's spare holds only its own memory.
+    static SPARE: Cell<Option<Arc<TraceState>>> = const { Cell::new(None) };
+}
+
 /// The state one trace shares between its spans in this process.
 pub(crate) struct TraceState {
-    pub(crate) tracer: Arc<TracerInner>,
+    /// The tracer; `None` only in a thread's spare state (see [`SPARE`]), which no span reaches.
+    tracer: Option<Arc<TracerInner>>,
     pub(crate) trace_id: TraceId,
     pub(crate) local_root_id: u64,
     pub(crate) origin: Option<Str>,
@@ -196,8 +204,8 @@ pub(crate) struct TraceSeed {
 impl TraceState {
     /// A new trace with its local root counted as open.
     pub(crate) fn new(tracer: Arc<TracerInner>, seed: TraceSeed) -> Arc<Self> {
-        Arc::new(TraceState {
-            tracer,
+        let state = TraceState {
+            tracer: Some(tracer),
             trace_id: seed.trace_id,
             local_root_id: seed.local_root_id,
             origin: seed.origin,
@@ -213,7 +221,20 @@ impl TraceState {
                 overlay: None,
                 root_finished: false,
             }),
-        })
+        };
+        // The thread's spare state, if it has one: its allocation is reused.
+        if let Some(mut spare) = SPARE.try_with(Cell::take).ok().flatten()
+            && let Some(slot) = Arc::get_mut(&mut spare)
+        {
+            *slot = state;
+            return spare;
+        }
+        Arc::new(state)
+    }
+
+    /// The tracer (`None` only for a spare state, which no span reaches).
+    pub(crate) fn tracer(&self) -> Option<&Arc<TracerInner>> {
+        self.tracer.as_ref()
     }
 
     fn buf(&self) -> MutexGuard<'_, TraceBuf> {
@@ -304,7 +325,7 @@ impl TraceState {
         // one-span trace one small allocation.
         let hint = LAST_CHUNK_LEN.try_with(Cell::get).unwrap_or(0);
         let want = open.max(hint).max(1);
-        let mut spans = match self.tracer.exporter.reuse_buffer() {
+        let mut spans = match self.tracer().and_then(|t| t.exporter.reuse_buffer()) {
             Some(mut recycled) if recycled.capacity() >= want => {
                 recycled.clear();
                 // Its memory was last touched by the exporter's thread (see `prefetch`).
@@ -319,11 +340,9 @@ impl TraceState {
 
     /// How many finished spans of an open trace are sent early.
     pub(crate) fn flush_threshold(&self) -> usize {
-        let config = &self.tracer.config;
-        if config.partial_flush_enabled {
-            config.partial_flush_min_spans
-        } else {
-            MAX_BUFFERED_SPANS_PER_TRACE
+        match self.tracer() {
+            Some(t) if t.config.partial_flush_enabled => t.config.partial_flush_min_spans,
+            _ => MAX_BUFFERED_SPANS_PER_TRACE,
         }
     }
 
@@ -380,6 +399,38 @@ impl TraceState {
         buf.take_in(spans, root, state.local_root_id);
         let (finished, rates) = (std::mem::take(&mut buf.finished), buf.rates);
         state.export(finished, rates, false);
+        state.clear();
+        Self::keep_spare(trace);
+    }
+
+    /// Drops a handle on the state; when it was the last and the trace is over, the state
+    /// becomes this thread's spare for its next trace.
+    #[inline]
+    pub(crate) fn recycle(mut trace: Arc<Self>) {
+        let Some(state) = Arc::get_mut(&mut trace) else {
+            return;
+        };
+        if *state.open.get_mut() != 0 {
+            // Spans never finished: dropping it reports them (see `Drop`).
+            return;
+        }
+        state.clear();
+        Self::keep_spare(trace);
+    }
+
+    /// Lets go of what the state of a finished trace refers to: an idle thread's spare keeps
+    /// no tracer alive, and no tags.
+    fn clear(&mut self) {
+        self.tracer = None;
+        self.origin = None;
+        self.propagation_tags = None;
+        self.tracestate = None;
+        self.baggage = None;
+    }
+
+    /// Keeps `trace` (cleared, and held by nothing else) as this thread's spare.
+    fn keep_spare(trace: Arc<Self>) {
+        let _ = SPARE.try_with(|s| s.set(Some(trace)));
     }
 
     /// Counts `n` more local spans open (spans a closing group leaves unfinished).
@@ -400,7 +451,10 @@ impl TraceState {
         if buf.finished.len() < self.flush_threshold() {
             return None;
         }
-        if !self.tracer.config.partial_flush_enabled {
+        if !self
+            .tracer()
+            .is_some_and(|t| t.config.partial_flush_enabled)
+        {
             debug!(
                 "trace {}: {} finished spans held while {} are open; sending them early",
                 self.trace_id,
@@ -418,7 +472,9 @@ impl TraceState {
         if spans.capacity() - spans.len() > spans.len() / 4 {
             spans.shrink_to_fit();
         }
-        let tracer = &self.tracer;
+        let Some(tracer) = self.tracer() else {
+            return;
+        };
         tracer.exporter.export(TraceChunk {
             spans,
             info: ChunkInfo {
@@ -446,7 +502,9 @@ impl Drop for TraceState {
         let spans = std::mem::take(&mut buf.finished);
         let rates = buf.rates;
         if open > 0 {
-            self.tracer.stats.record_unfinished(open as u64);
+            if let Some(t) = self.tracer() {
+                t.stats.record_unfinished(open as u64);
+            }
             debug!(
                 "trace {}: {} span(s) were never finished; sending the {} that did",
                 self.trace_id,

@@ -745,7 +745,7 @@ fn start_root<P: RootPlace>(
             decision,
         },
     );
-    let tracer = &trace.tracer;
+    let tracer = trace.tracer()?;
     // Built in place: in the buffer that becomes its chunk when it is started active (a
     // guard's root), else in the slot the owned span's box takes it from (leaving the
     // exporter's recycled buffers to the guards).

@@ -92,6 +92,51 @@ fn injects_the_active_span_in_every_default_style() {
     assert_eq!(back.sampling_priority(), Some(1));
 }
 
+#[test]
+fn a_new_trace_carries_nothing_of_the_remote_trace_before_it_on_its_thread() {
+    // A thread reuses the state of its last finished trace for the next one: nothing of the
+    // upstream context (origin, propagated tags, tracestate, baggage, decision) may remain.
+    let (tracer, collector) = tracer_with(Config::builder().service("svc"));
+    let incoming = headers(&[
+        ("x-datadog-trace-id", "1234567890"),
+        ("x-datadog-parent-id", "987654321"),
+        ("x-datadog-sampling-priority", "-1"),
+        ("x-datadog-origin", "synthetics"),
+        ("x-datadog-tags", "_dd.p.dm=-4,_dd.p.usr.id=baz64"),
+        (
+            "traceparent",
+            "00-000000000000000000000000499602d2-000000003ade68b1-00",
+        ),
+        ("tracestate", "dd=s:-1;o:synthetics,other=vendor"),
+        ("baggage", "tenant=acme"),
+    ]);
+    let parent = tracer.extract(&incoming).expect("a context");
+    drop(tracer.span("continued").child_of(&parent).enter());
+    let fresh = tracer.trace("fresh");
+    let mut out: HashMap<String, String> = HashMap::new();
+    assert!(tracer.inject_current(&mut out));
+    drop(fresh);
+    let spans = collector.spans();
+    let (continued, fresh) = (by_name(&spans, "continued"), by_name(&spans, "fresh"));
+    assert_eq!(
+        meta(continued, "_dd.origin"),
+        Some("synthetics"),
+        "the test's premise"
+    );
+    assert_ne!(fresh.trace_id, continued.trace_id);
+    assert_eq!(fresh.parent_id, 0);
+    for key in ["_dd.origin", "_dd.p.usr.id", "baggage.tenant"] {
+        assert_eq!(meta(fresh, key), None, "{key}");
+    }
+    assert_eq!(meta(fresh, "_dd.p.dm"), Some("-0"));
+    assert_eq!(fresh.metrics.get("_sampling_priority_v1"), Some(&1.0));
+    assert!(!out.contains_key("x-datadog-origin"), "{out:?}");
+    assert!(!out.contains_key("baggage"), "{out:?}");
+    assert!(!out["tracestate"].contains("other=vendor"), "{out:?}");
+    assert!(!out["x-datadog-tags"].contains("usr.id"), "{out:?}");
+    assert_eq!(out["x-datadog-sampling-priority"], "1");
+}
+
 /// The usual propagated tags, a decision maker alone (shared between traces with the same
 /// value), reach the local root and the next service like any others.
 #[test]
