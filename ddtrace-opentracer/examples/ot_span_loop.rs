@@ -4,10 +4,10 @@
 //! iterations, is the cost of one iteration without the start-up:
 //!
 //! ```sh
-//! cargo build --release -p ddtrace-opentracer --example span_loop
+//! cargo build --release -p ddtrace-opentracer --example ot_span_loop
 //! for n in 20000 220000; do
 //!   valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=cg.$n \
-//!     target/release/examples/span_loop start $n
+//!     target/release/examples/ot_span_loop start $n
 //! done
 //! # instructions per span: (I refs of cg.220000 - I refs of cg.20000) / 200000
 //! ```
@@ -43,7 +43,7 @@ fn main() {
         None => 100_000,
         Some(Ok(n)) => n,
         Some(Err(e)) => {
-            eprintln!("span_loop: the iteration count is not a number ({e})");
+            eprintln!("ot_span_loop: the iteration count is not a number ({e})");
             std::process::exit(2);
         }
     };
@@ -67,7 +67,7 @@ fn main() {
             }
         }
         other => {
-            eprintln!("span_loop: unknown shape {other:?} (start, global or nested)");
+            eprintln!("ot_span_loop: unknown shape {other:?} (start, global or nested)");
             std::process::exit(2);
         }
     }
