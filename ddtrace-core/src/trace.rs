@@ -426,6 +426,10 @@ impl TraceState {
         self.propagation_tags = None;
         self.tracestate = None;
         self.baggage = None;
+        self.buf
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .overlay = None;
     }
 
     /// Keeps `trace` (cleared, and held by nothing else) as this thread's spare.
