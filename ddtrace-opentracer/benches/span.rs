@@ -10,12 +10,11 @@
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
-use std::hint::black_box;
-
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ddtrace_opentracer::{Tracer, set_global_tracer};
-use opentracing_api::{Span as _, Tracer as _, global_tracer};
+use opentracing_api::global_tracer;
 
+mod shapes;
 #[path = "../../ddtrace-core/benches/support/mod.rs"]
 mod support;
 
@@ -25,40 +24,17 @@ fn spans(c: &mut Criterion) {
     let mut g = c.benchmark_group("opentracing");
     g.throughput(Throughput::Elements(1));
     g.bench_function("global_start_tag3_finish", |b| {
-        b.iter(|| {
-            let mut span = global_tracer().start_span(black_box("http.request"));
-            span.set_tag("http.method", "GET");
-            span.set_tag("http.route", "/users/:id");
-            span.set_tag("http.status_code", 200);
-            span.finish();
-        })
+        b.iter(|| shapes::one_span(&global_tracer()))
     });
     g.bench_function("start_tag3_finish", |b| {
-        b.iter(|| {
-            let mut span = tracer.start_span(black_box("http.request"));
-            span.set_tag("http.method", "GET");
-            span.set_tag("http.route", "/users/:id");
-            span.set_tag("http.status_code", 200);
-            span.finish();
-        })
+        b.iter(|| shapes::one_span(&tracer))
     });
     g.finish();
 
     let mut g = c.benchmark_group("opentracing_trace");
     g.throughput(Throughput::Elements(10));
     g.bench_function("nested_10_spans_activated", |b| {
-        b.iter(|| {
-            let root = tracer.start_span("request");
-            let _root = tracer.activate(&root);
-            for _ in 0..3 {
-                let a = tracer.start_span("service.call");
-                let _a = tracer.activate(&a);
-                let b = tracer.start_span("db.query");
-                let _b = tracer.activate(&b);
-                let c = tracer.start_span("cache.get");
-                let _c = tracer.activate(&c);
-            }
-        })
+        b.iter(|| shapes::nested_activated(&tracer))
     });
     g.finish();
 }

@@ -19,22 +19,13 @@
 
 #![allow(missing_docs)]
 
-use std::hint::black_box;
-
 use ddtrace_opentracer::{Tracer, set_global_tracer};
-use opentracing_api::{Span as _, Tracer as _, global_tracer};
+use opentracing_api::global_tracer;
 
+#[path = "../benches/shapes/mod.rs"]
+mod shapes;
 #[path = "../../ddtrace-core/benches/support/mod.rs"]
 mod support;
-
-/// The bench's single span: started, three tags, finished.
-fn one_span(tracer: &impl opentracing_api::Tracer) {
-    let mut span = tracer.start_span(black_box("http.request"));
-    span.set_tag("http.method", "GET");
-    span.set_tag("http.route", "/users/:id");
-    span.set_tag("http.status_code", 200);
-    span.finish();
-}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -50,22 +41,9 @@ fn main() {
     let tracer = Tracer::from_core(support::tracer());
     set_global_tracer(tracer.clone());
     match shape.as_str() {
-        "start" => (0..n).for_each(|_| one_span(&tracer)),
-        "global" => (0..n).for_each(|_| one_span(&global_tracer())),
-        "nested" => {
-            for _ in 0..n {
-                let root = tracer.start_span("request");
-                let _root = tracer.activate(&root);
-                for _ in 0..3 {
-                    let a = tracer.start_span("service.call");
-                    let _a = tracer.activate(&a);
-                    let b = tracer.start_span("db.query");
-                    let _b = tracer.activate(&b);
-                    let c = tracer.start_span("cache.get");
-                    let _c = tracer.activate(&c);
-                }
-            }
-        }
+        "start" => (0..n).for_each(|_| shapes::one_span(&tracer)),
+        "global" => (0..n).for_each(|_| shapes::one_span(&global_tracer())),
+        "nested" => (0..n).for_each(|_| shapes::nested_activated(&tracer)),
         other => {
             eprintln!("ot_span_loop: unknown shape {other:?} (start, global or nested)");
             std::process::exit(2);
