@@ -38,6 +38,25 @@ fn diagnostics() {
         warned[0].1
     );
 
+    // Two bad entries of one variable are two problems: each is warned (once).
+    let env: HashMap<&str, &str> = [("DD_TAGS", ":a,team:kitchen,:b")].into();
+    for _ in 0..2 {
+        let config = Config::builder().build_from(&env);
+        assert_eq!(config.global_tags().len(), 1, "the good entry is kept");
+    }
+    let warned = take();
+    assert_eq!(warned.len(), 2, "{warned:?}");
+    assert!(warned[0].1.contains("\":a\""), "{}", warned[0].1);
+    assert!(warned[1].1.contains("\":b\""), "{}", warned[1].1);
+
+    // A number of seconds too large for a duration is refused, not a panic.
+    let env: HashMap<&str, &str> = [("DD_TRACE_WRITER_INTERVAL_SECONDS", "1e20")].into();
+    let config = Config::builder().build_from(&env);
+    assert_eq!(config.flush_interval(), std::time::Duration::from_secs(1));
+    let warned = take();
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(warned[0].1.contains("1e20"), "{}", warned[0].1);
+
     // The startup line: the effective configuration as JSON.
     let config = Config::builder()
         .service("diag-svc")

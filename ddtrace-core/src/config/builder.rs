@@ -369,7 +369,9 @@ impl ConfigBuilder {
             None => r
                 .parse::<f64>(
                     "DD_TRACE_WRITER_INTERVAL_SECONDS",
-                    |s| s.is_finite() && interval_ok(&Duration::from_secs_f64(s.max(0.0))),
+                    // `try_from_secs_f64`: a huge, negative or NaN value is out of range,
+                    // where `from_secs_f64` would panic.
+                    |s| Duration::try_from_secs_f64(*s).is_ok_and(|d| interval_ok(&d)),
                     "a number of seconds between 0.001 and 3600",
                 )
                 .map(Duration::from_secs_f64)
@@ -494,7 +496,11 @@ impl ConfigBuilder {
             log::set_debug(true);
         }
         for w in &r.warnings {
-            log::warn_once(&format!("config:{}", w.variable), format_args!("{w}"));
+            // Once per distinct problem: two bad entries of one variable are two warnings.
+            log::warn_once(
+                &format!("config:{}={}:{}", w.variable, w.value, w.message),
+                format_args!("{w}"),
+            );
         }
         Config {
             service,

@@ -117,7 +117,10 @@ impl RateLimiter {
     fn count(&self, now: u64, allowed: bool) -> f64 {
         let window = now / WINDOW_NS + 1;
         let seen = self.window.load(Ordering::Acquire);
-        if seen != window
+        // Forward only: a thread that read the clock just before a window ended, and comes
+        // here after another thread moved the window on, counts into the new window rather
+        // than moving it back (which would wipe its counts and the previous rate).
+        if window > seen
             && self
                 .window
                 .compare_exchange(seen, window, Ordering::AcqRel, Ordering::Acquire)
@@ -205,6 +208,25 @@ mod tests {
         assert!(limiter.allow().0);
         assert!(limiter.allow().0);
         assert!(!limiter.allow().0);
+    }
+
+    #[test]
+    fn a_late_caller_never_moves_the_window_back() {
+        let (now, clock) = manual_clock();
+        let limiter = RateLimiter::new(1.0, clock);
+        assert!(limiter.allow().0);
+        assert!(!limiter.allow().0); // first window: 1 of 2 allowed
+        now.store(1_500_000_000, Ordering::SeqCst);
+        let (ok, eff) = limiter.allow(); // second window: 1 of 1, the first's 0.5 before it
+        assert!(ok);
+        assert!((eff - 0.75).abs() < 1e-9, "{eff}");
+        // A thread that read the clock in the first window counts only now: into the
+        // second window, which keeps its counts and the first window's rate.
+        limiter.count(900_000_000, false);
+        now.store(1_600_000_000, Ordering::SeqCst);
+        let (ok, eff) = limiter.allow();
+        assert!(!ok);
+        assert!((eff - (1.0 / 3.0 + 0.5) / 2.0).abs() < 1e-9, "{eff}");
     }
 
     #[test]
