@@ -53,6 +53,17 @@ impl Instant {
     }
 }
 
+/// `timeout` from now on the OS monotonic clock, for waits: a timeout too long to add (a
+/// caller's `Duration::MAX` meaning "wait as long as it takes") is a deadline a century away,
+/// where `Instant + Duration` would panic.
+pub(crate) fn deadline_after(timeout: Duration) -> std::time::Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    let now = std::time::Instant::now();
+    now.checked_add(timeout.min(CENTURY))
+        .or_else(|| now.checked_add(Duration::from_secs(24 * 3600)))
+        .unwrap_or(now)
+}
+
 /// The raw clock ticks in `d` (rarely needed: explicit start times).
 fn ticks(d: Duration) -> u64 {
     const PROBE: u64 = 1 << 40;

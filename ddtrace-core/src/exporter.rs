@@ -268,7 +268,7 @@ impl Collector {
 
     /// Waits until at least `n` spans have arrived or `timeout` passes; returns the spans.
     pub fn wait_for_spans(&self, n: usize, timeout: Duration) -> Vec<SpanData> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::clock::deadline_after(timeout);
         let Ok(mut chunks) = self.shared.chunks.lock() else {
             return Vec::new();
         };

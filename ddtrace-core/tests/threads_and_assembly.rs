@@ -55,6 +55,16 @@ fn threads_inherit_context_only_when_asked() {
 
 /// Many threads tracing concurrently each build their own, complete trees.
 #[test]
+fn the_collector_waits_without_limit_for_spans_from_another_thread() {
+    let (tracer, collector) = tracer_with(Config::builder());
+    let worker = std::thread::spawn(move || drop(tracer.trace("late")));
+    let spans = collector.wait_for_spans(1, std::time::Duration::MAX);
+    assert_eq!(spans.len(), 1);
+    assert_eq!(spans[0].name, "late");
+    worker.join().unwrap();
+}
+
+#[test]
 fn concurrent_threads_build_separate_traces() {
     let (tracer, collector) = tracer_with(Config::builder());
     let barrier = Arc::new(Barrier::new(8));

@@ -723,6 +723,29 @@ fn dropping_inside_a_runtime_is_fine() {
     assert_eq!(names, [1, 1]);
 }
 
+/// `Duration::MAX` as a timeout means "as long as it takes": in `shutdown`, in the
+/// configured shutdown timeout a dropped tracer waits for, and in `flush`.
+#[test]
+fn a_timeout_without_limit_waits_and_never_panics() {
+    let agent = FakeAgent::start(INFO_V04, vec![Reply::Status(503, "busy")]);
+    let (tracer, _) = new_tracer(config(&agent.url()).shutdown_timeout(Duration::MAX));
+    trace(&tracer, "unbounded.flush", 1);
+    assert!(tracer.flush(Duration::MAX));
+    trace(&tracer, "unbounded.shutdown", 2);
+    assert!(tracer.shutdown(Duration::MAX));
+    assert_all_sent(&tracer, 2, 3);
+    // Dropped with the configured unlimited timeout: delivered as well.
+    let (dropped, _) = new_tracer(config(&agent.url()).shutdown_timeout(Duration::MAX));
+    trace(&dropped, "unbounded.drop", 1);
+    drop(dropped);
+    let spans: Vec<usize> = agent
+        .trace_requests()
+        .iter()
+        .map(|r| decode(&r.path, &r.body).1)
+        .collect();
+    assert_eq!(spans, [1, 1, 2, 1], "the 503 retried, then each payload");
+}
+
 /// The request headers (protocol §1).
 #[test]
 fn requests_carry_the_protocol_headers() {

@@ -558,7 +558,7 @@ impl Front {
             return self.settled();
         };
         self.shared.closed.store(true, Ordering::SeqCst);
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::clock::deadline_after(timeout);
         let (reply, answer) = crossbeam_channel::bounded(1);
         if self
             .control
@@ -568,7 +568,7 @@ impl Front {
             let _ = handle.join();
             return self.settled();
         }
-        match answer.recv_timeout(timeout + SHUTDOWN_GRACE) {
+        match answer.recv_timeout(timeout.saturating_add(SHUTDOWN_GRACE)) {
             Ok(done) => {
                 // The worker answered and is exiting: joining is quick.
                 let _ = handle.join();

@@ -534,7 +534,7 @@ impl Worker {
             None => {
                 // The writer is gone without a shutdown request: stop with its default wait.
                 if self.shutdown.is_none() {
-                    let deadline = Instant::now() + self.settings.shutdown_timeout;
+                    let deadline = crate::clock::deadline_after(self.settings.shutdown_timeout);
                     self.shutdown = Some((deadline, None));
                 }
             }
