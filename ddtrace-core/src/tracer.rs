@@ -204,6 +204,28 @@ impl Tracer {
     /// (`DD_TRACE_PROPAGATION_STYLE_INJECT`). The sampling decision travels with it (it is made
     /// when the trace starts, so always before any injection).
     pub fn inject(&self, context: &SpanContext, carrier: &mut dyn Injector) {
+        self.inject_impl(context, None, carrier);
+    }
+
+    /// [`inject`](Tracer::inject) with `baggage` in place of the context's own, for APIs that
+    /// keep baggage beside the context (OpenTracing does). Everything else is the same: the
+    /// upstream `tracestate`, origin, propagation tags and sampling decision travel, and an
+    /// `x-datadog-tags` that cannot be sent marks the local root with `_dd.propagation_error`.
+    pub fn inject_with_baggage(
+        &self,
+        context: &SpanContext,
+        baggage: &TagMap<String>,
+        carrier: &mut dyn Injector,
+    ) {
+        self.inject_impl(context, Some(baggage), carrier);
+    }
+
+    fn inject_impl(
+        &self,
+        context: &SpanContext,
+        baggage: Option<&TagMap<String>>,
+        carrier: &mut dyn Injector,
+    ) {
         let propagator = &self.inner.propagator;
         match &context.inner {
             CtxInner::Local { trace, span_id, .. } => {
@@ -216,7 +238,7 @@ impl Tracer {
                     origin: trace.origin.as_deref(),
                     propagation_tags: &tags,
                     tracestate: trace.tracestate.as_deref(),
-                    baggage: trace.baggage.as_deref().unwrap_or(&no_baggage),
+                    baggage: baggage.or(trace.baggage.as_deref()).unwrap_or(&no_baggage),
                 };
                 if let Some(error) = propagator.inject(&ctx, carrier).propagation_error {
                     trace.update_root(|r| {
@@ -235,7 +257,7 @@ impl Tracer {
                     origin: r.origin.as_deref(),
                     propagation_tags: &r.propagation_tags,
                     tracestate: r.tracestate.as_deref(),
-                    baggage: &r.baggage,
+                    baggage: baggage.unwrap_or(&r.baggage),
                 };
                 let _ = propagator.inject(&ctx, carrier);
             }

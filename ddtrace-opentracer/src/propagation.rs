@@ -20,7 +20,7 @@
 use std::sync::Arc;
 
 use ddtrace_core::TagMap;
-use ddtrace_core::propagation::{InjectContext, Propagator};
+use ddtrace_core::propagation::Propagator;
 use opentracing_api::{CarrierError, ExtractError, Extractor, InjectError, Injector};
 
 use crate::context::{Baggage, SpanContext};
@@ -73,33 +73,28 @@ impl ddtrace_core::propagation::Extractor for ExtractAdapter<'_> {
     }
 }
 
-/// Writes `context` into `carrier`. A context without a Datadog part (tracing disabled)
-/// writes nothing.
+/// Writes `context` into `carrier` through `tracer` (the same path as
+/// [`ddtrace_core::Tracer::inject`], so upstream `tracestate` travels and `_dd.propagation_error`
+/// is recorded), then the `ot-baggage-*` headers. A context without a Datadog part (tracing
+/// disabled) writes nothing.
 pub(crate) fn inject(
-    propagator: &Propagator,
+    tracer: &ddtrace_core::Tracer,
     context: &SpanContext,
     carrier: &mut dyn Injector,
 ) -> Result<(), InjectError> {
     let Some(core) = context.core() else {
         return Ok(());
     };
-    let tags = core.propagation_tags();
     let baggage: TagMap<String> = context
         .baggage()
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let ctx = InjectContext::new(core.trace_id(), core.span_id())
-        .priority(core.sampling_priority())
-        .origin(core.origin())
-        .tags(&tags)
-        .tracestate(core.as_remote().and_then(|r| r.tracestate.as_deref()))
-        .baggage(&baggage);
     let mut adapter = InjectAdapter {
         carrier,
         error: None,
     };
-    propagator.inject(&ctx, &mut adapter);
+    tracer.inject_with_baggage(core, &baggage, &mut adapter);
     if let Some(e) = adapter.error {
         return Err(InjectError::InvalidCarrier(e));
     }
@@ -241,6 +236,11 @@ mod tests {
         Propagator::default()
     }
 
+    fn core() -> ddtrace_core::Tracer {
+        let config = ddtrace_core::Config::builder().build_from(&HashMap::<&str, &str>::new());
+        ddtrace_core::Tracer::with_exporter(config, ddtrace_core::Collector::new())
+    }
+
     #[test]
     fn percent_encoding_round_trips() {
         for s in ["plain", "a b,c;d=e%f", "ünïcødé ✓", "", "~._-"] {
@@ -358,7 +358,7 @@ mod tests {
         )
         .with_baggage_item("user id", "a,b");
         let mut out = HashMap::new();
-        inject(&dd(), &ctx, &mut out).unwrap();
+        inject(&core(), &ctx, &mut out).unwrap();
         assert_eq!(out[TRACE_ID], "5");
         assert_eq!(out[PARENT_ID], "6");
         assert_eq!(out[SAMPLING_PRIORITY], "1");
@@ -383,7 +383,7 @@ mod tests {
             Arc::default(),
         );
         let mut headers = opentracing_api::http::HeaderMap::new();
-        inject(&dd(), &ctx, &mut headers).unwrap();
+        inject(&core(), &ctx, &mut headers).unwrap();
         assert!(headers.contains_key(TRACE_ID));
 
         struct Refuses;
@@ -393,10 +393,13 @@ mod tests {
             }
         }
         assert!(matches!(
-            inject(&dd(), &ctx, &mut Refuses),
+            inject(&core(), &ctx, &mut Refuses),
             Err(InjectError::InvalidCarrier(_))
         ));
         // Nothing to write: nothing refused.
-        assert_eq!(inject(&dd(), &SpanContext::default(), &mut Refuses), Ok(()));
+        assert_eq!(
+            inject(&core(), &SpanContext::default(), &mut Refuses),
+            Ok(())
+        );
     }
 }

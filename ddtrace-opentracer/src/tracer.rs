@@ -191,7 +191,7 @@ impl opentracing_api::Tracer for Tracer {
     ) -> Result<(), InjectError> {
         match carrier {
             InjectCarrier::TextMap(c) | InjectCarrier::HttpHeaders(c) => {
-                propagation::inject(&self.propagator, context, c)
+                propagation::inject(&self.core, context, c)
             }
             InjectCarrier::Binary(bytes) => binary::inject(context, bytes),
             other => Err(InjectError::UnsupportedFormat(other.format())),

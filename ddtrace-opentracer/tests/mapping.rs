@@ -718,3 +718,73 @@ fn a_disabled_tracer_records_and_injects_nothing() {
     s.finish();
     assert!(collector.spans().is_empty());
 }
+
+#[test]
+fn injecting_a_continued_trace_keeps_the_upstream_tracestate() {
+    let (tracer, collector) = tracer();
+    let mut incoming = HeaderMap::new();
+    incoming.insert(
+        "traceparent",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            .parse()
+            .unwrap(),
+    );
+    incoming.insert(
+        "tracestate",
+        "dd=s:1;t.dm:-0,rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"
+            .parse()
+            .unwrap(),
+    );
+    let remote = tracer.extract(HttpHeaders, &incoming).unwrap();
+    let server = tracer.span_builder("server").child_of(&remote).start();
+    let mut out: HashMap<String, String> = HashMap::new();
+    tracer.inject(server.context(), TextMap, &mut out).unwrap();
+    let span_id = server.context().dd_span_id().unwrap();
+    assert_eq!(
+        out["traceparent"],
+        format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{span_id:016x}-01")
+    );
+    let state = &out["tracestate"];
+    assert!(state.starts_with("dd="), "{state}");
+    assert!(
+        state.ends_with(",rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"),
+        "other vendors' entries are kept, in order: {state}"
+    );
+    server.finish();
+    assert_eq!(span(&collector, "server").parent_id, 0x00f0_67aa_0ba9_02b7);
+}
+
+#[test]
+fn an_x_datadog_tags_too_long_to_inject_marks_the_local_root() {
+    let collector = Collector::new();
+    let config = ddtrace_core::Config::builder()
+        .service("ot-svc")
+        .build_from(&HashMap::from([(
+            "DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH",
+            "10",
+        )]));
+    let tracer = Tracer::from_core(ddtrace_core::Tracer::with_exporter(
+        config,
+        collector.clone(),
+    ));
+    let root = tracer.start_span("root");
+    let child = tracer
+        .span_builder("child")
+        .child_of(root.context())
+        .start();
+    let mut out: HashMap<String, String> = HashMap::new();
+    tracer.inject(child.context(), TextMap, &mut out).unwrap();
+    assert!(!out.contains_key("x-datadog-tags"), "{out:?}");
+    assert!(out.contains_key("x-datadog-trace-id"), "{out:?}");
+    child.finish();
+    root.finish();
+    let root = span(&collector, "root");
+    assert_eq!(
+        root.meta.get("_dd.propagation_error").map(|v| v.as_ref()),
+        Some("inject_max_size")
+    );
+    assert_eq!(
+        span(&collector, "child").meta.get("_dd.propagation_error"),
+        None
+    );
+}
