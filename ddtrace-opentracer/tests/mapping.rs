@@ -788,3 +788,32 @@ fn an_x_datadog_tags_too_long_to_inject_marks_the_local_root() {
         None
     );
 }
+
+#[test]
+fn through_the_type_erased_tracer_a_service_set_later_reaches_children() {
+    let (tracer, collector) = tracer();
+    let tracer = opentracing_api::BoxedTracer::new(tracer);
+    let mut parent = tracer.start_span("parent");
+    let before = parent.context().clone();
+    parent.set_tag("service.name", "late-svc");
+    tracer
+        .span_builder("child")
+        .child_of(parent.context())
+        .start()
+        .finish();
+    tracer
+        .span_builder("early")
+        .child_of(&before)
+        .start()
+        .finish();
+    parent.set_baggage_item("k", "v");
+    assert_eq!(parent.baggage_item("k"), Some("v"));
+    drop(parent);
+    assert_eq!(span(&collector, "parent").service, "late-svc");
+    assert_eq!(span(&collector, "child").service, "late-svc");
+    assert_eq!(
+        span(&collector, "early").service,
+        "ot-svc",
+        "a context taken before the change keeps the service it had"
+    );
+}

@@ -16,6 +16,7 @@
 
 use std::any::{Any, type_name};
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -159,16 +160,17 @@ impl<S: Span> DynSpan for S {
 /// ```
 pub struct BoxedSpan {
     inner: Box<dyn DynSpan>,
-    context: BoxedSpanContext,
+    /// The erased context, made when first asked for and again after anything that may change
+    /// it (a tag, such as a tracer's service tag, or a baggage item).
+    context: OnceCell<BoxedSpanContext>,
 }
 
 impl BoxedSpan {
     /// Erases `span`.
     pub fn new<S: Span>(span: S) -> Self {
-        let context = BoxedSpanContext::new(span.context().clone());
         BoxedSpan {
             inner: Box::new(span),
-            context,
+            context: OnceCell::new(),
         }
     }
 
@@ -186,7 +188,7 @@ impl BoxedSpan {
 
     /// The span's context. See [`Span::context`].
     pub fn context(&self) -> &BoxedSpanContext {
-        &self.context
+        self.context.get_or_init(|| self.inner.dyn_context())
     }
 
     /// Renames the operation. See [`Span::set_operation_name`].
@@ -197,6 +199,7 @@ impl BoxedSpan {
     /// Sets a tag. See [`Span::set_tag`].
     pub fn set_tag(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<TagValue>) {
         self.inner.dyn_set_tag(key.into(), value.into());
+        self.context.take();
     }
 
     /// Records a log, timestamped now. See [`Span::log`].
@@ -232,12 +235,12 @@ impl BoxedSpan {
     /// Sets a baggage item. See [`Span::set_baggage_item`].
     pub fn set_baggage_item(&mut self, key: &str, value: &str) {
         self.inner.dyn_set_baggage_item(key, value);
-        self.context = self.inner.dyn_context();
+        self.context.take();
     }
 
     /// The value of a baggage item. See [`Span::baggage_item`].
     pub fn baggage_item(&self, key: &str) -> Option<&str> {
-        self.context.baggage_item(key)
+        self.context().baggage_item(key)
     }
 
     /// Finishes the span now. See [`Span::finish`].
@@ -254,7 +257,7 @@ impl BoxedSpan {
 impl fmt::Debug for BoxedSpan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BoxedSpan")
-            .field("context", &self.context)
+            .field("context", self.context())
             .finish_non_exhaustive()
     }
 }
