@@ -153,6 +153,7 @@ pub(crate) fn finalize_in_place(spans: &mut [SpanData], info: &ChunkInfo, f: &Fi
         return 0;
     }
     let root_idx = chunk_root_index(spans, info.local_root_id);
+    mark_top_level(spans, info.local_root_id);
     f.global_tags
         .with(&GLOBAL_TAGS, |global| tag_spans(spans, global, info, f));
     let root = &mut spans[root_idx];
@@ -174,6 +175,39 @@ pub(crate) fn finalize_in_place(spans: &mut [SpanData], info: &ChunkInfo, f: &Fi
         );
     }
     root_idx
+}
+
+/// Decides `_dd.top_level` from the services the spans finished with, as the reference does
+/// at the end of a trace: a span whose parent is in the chunk is top-level exactly when their
+/// services differ, so a `set_service` after start (on the span or on its parent) counts. A
+/// span whose parent is elsewhere (an earlier partial flush) keeps what its start decided; the
+/// local root is always top-level (see [`tag_spans`]).
+fn mark_top_level(spans: &mut [SpanData], local_root_id: u64) {
+    if spans.len() < 2 {
+        return;
+    }
+    let mut by_id: Vec<(u64, usize)> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.span_id, i))
+        .collect();
+    by_id.sort_unstable_by_key(|&(id, _)| id);
+    for i in 0..spans.len() {
+        let span = &spans[i];
+        if span.span_id == local_root_id {
+            continue;
+        }
+        let Ok(at) = by_id.binary_search_by_key(&span.parent_id, |&(id, _)| id) else {
+            continue;
+        };
+        let differs = spans[by_id[at].1].service != span.service;
+        let metrics = &mut spans[i].metrics;
+        if differs {
+            metrics.insert(TOP_LEVEL_KEY, 1.0);
+        } else {
+            metrics.remove(TOP_LEVEL_KEY);
+        }
+    }
 }
 
 /// Adds the per-span standard tags (global tags, `env`, `version` or `_dd.base_service`,

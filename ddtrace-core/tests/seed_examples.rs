@@ -289,6 +289,45 @@ fn configuration_tags_from_environment() {
     assert_eq!(db.metrics.get("_dd.top_level"), Some(&1.0));
 }
 
+/// `span.service = "..."` after start: `_dd.top_level` follows the services the spans end with
+/// (the reference decides it at the end of the trace), for the span and for its children.
+#[test]
+fn a_service_changed_after_start_decides_top_level() {
+    let (tracer, collector) = tracer_with("svc");
+    {
+        let _root = tracer.trace("root");
+        {
+            let moved = tracer.trace("moved");
+            let _inherited = tracer.trace("inherited.before.the.change");
+            moved.set_service("cache");
+        }
+        let back = tracer.span("back").service("postgres").enter();
+        back.set_service("svc");
+        drop(back);
+        let _plain = tracer.trace("plain");
+    }
+    let spans = collector.spans();
+    let top = |name: &str| by_name(&spans, name).metrics.get("_dd.top_level").copied();
+    assert_eq!(top("root"), Some(1.0));
+    assert_eq!(
+        top("moved"),
+        Some(1.0),
+        "now of another service than its parent"
+    );
+    assert_eq!(
+        by_name(&spans, "inherited.before.the.change").service,
+        "svc",
+        "a child keeps the service it started with"
+    );
+    assert_eq!(
+        top("inherited.before.the.change"),
+        Some(1.0),
+        "its parent moved"
+    );
+    assert_eq!(top("back"), None, "back to its parent's service");
+    assert_eq!(top("plain"), None);
+}
+
 /// `with tracer.trace("throws.an.error"): raise Exception("Oups !")`: the panic marks the span
 /// and goes on.
 #[test]
