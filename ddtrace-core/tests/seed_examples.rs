@@ -263,7 +263,7 @@ fn configuration_tags_from_environment() {
         ("DD_SERVICE", "env-svc"),
         ("DD_ENV", "staging"),
         ("DD_VERSION", "2.0"),
-        ("DD_TAGS", "team:kitchen,dc:paris"),
+        ("DD_TAGS", "team:kitchen,dc:paris,env:dev,version:0.1"),
     ]
     .into();
     let collector = Collector::new();
@@ -287,6 +287,8 @@ fn configuration_tags_from_environment() {
     assert_eq!(meta(db, "version"), None);
     assert_eq!(meta(db, "_dd.base_service"), Some("env-svc"));
     assert_eq!(db.metrics.get("_dd.top_level"), Some(&1.0));
+    // DD_ENV and DD_VERSION win over the `env:` and `version:` of DD_TAGS.
+    assert_eq!(meta(db, "env"), Some("staging"));
 }
 
 /// `span.service = "..."` after start: `_dd.top_level` follows the services the spans end with

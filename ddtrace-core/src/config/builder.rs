@@ -67,7 +67,8 @@ impl ConfigBuilder {
         self
     }
 
-    /// A tag added to every span (added to `DD_TAGS`, winning on the same key).
+    /// A tag added to every span (added to `DD_TAGS`, winning on the same key). A `service`,
+    /// `env` or `version` tag sets that setting instead, when nothing more specific does.
     pub fn global_tag(mut self, key: impl Into<Str>, value: impl Into<TagValue>) -> Self {
         self.global_tags.push((key.into(), value.into()));
         self
@@ -258,14 +259,6 @@ impl ConfigBuilder {
         let debug = self
             .debug
             .unwrap_or_else(|| r.bool("DD_TRACE_DEBUG", false));
-        let env_service = r.string("DD_SERVICE");
-        let service = self
-            .service
-            .or(env_service)
-            .unwrap_or_else(|| DEFAULT_SERVICE.to_owned());
-        let dd_env = self.env.or_else(|| r.string("DD_ENV"));
-        let version = self.version.or_else(|| r.string("DD_VERSION"));
-
         let mut global_tags = TagMap::new();
         if let Some(raw) = r.string("DD_TAGS") {
             for (k, v) in parse_dd_tags(&raw, &mut r.warnings) {
@@ -275,6 +268,27 @@ impl ConfigBuilder {
         for (k, v) in self.global_tags {
             global_tags.insert(k, v);
         }
+        // A `service`, `env` or `version` tag is that setting when nothing more specific sets
+        // it (the reference reads them from `DD_TAGS` the same way), and never a second,
+        // conflicting tag: the dedicated setting wins.
+        let mut from_tags = |key: &str| {
+            global_tags
+                .remove(key)
+                .map(|v| v.to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let (tag_service, tag_env, tag_version) =
+            (from_tags("service"), from_tags("env"), from_tags("version"));
+        let service = self
+            .service
+            .or_else(|| r.string("DD_SERVICE"))
+            .or(tag_service)
+            .unwrap_or_else(|| DEFAULT_SERVICE.to_owned());
+        let dd_env = self.env.or_else(|| r.string("DD_ENV")).or(tag_env);
+        let version = self
+            .version
+            .or_else(|| r.string("DD_VERSION"))
+            .or(tag_version);
 
         let enabled = self
             .enabled

@@ -489,3 +489,38 @@ fn agent_ca_cert_is_read_and_checked() {
     std::fs::remove_file(good).unwrap();
     std::fs::remove_file(no_cert).unwrap();
 }
+
+#[test]
+fn service_env_and_version_tags_are_the_settings_when_nothing_else_sets_them() {
+    let c = build(&[(
+        "DD_TAGS",
+        "service:tag-svc,env:tag-env,version:tag-v,team:k",
+    )]);
+    assert_eq!(c.service(), "tag-svc");
+    assert_eq!(c.env(), Some("tag-env"));
+    assert_eq!(c.version(), Some("tag-v"));
+    let keys: Vec<&str> = c.global_tags().iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["team"], "not kept as conflicting global tags");
+
+    let c = build(&[
+        ("DD_TAGS", "service:tag-svc,env:tag-env,version:tag-v"),
+        ("DD_SERVICE", "env-svc"),
+        ("DD_ENV", "env-env"),
+        ("DD_VERSION", "env-v"),
+    ]);
+    assert_eq!(c.service(), "env-svc");
+    assert_eq!(c.env(), Some("env-env"));
+    assert_eq!(c.version(), Some("env-v"));
+    assert!(c.global_tags().is_empty());
+
+    let c = Config::builder()
+        .env("code-env")
+        .global_tag("version", 3)
+        .build_from(&HashMap::from([("DD_TAGS", "env:tag-env,version:tag-v")]));
+    assert_eq!(c.env(), Some("code-env"));
+    assert_eq!(
+        c.version(),
+        Some("3"),
+        "the builder's tag wins over DD_TAGS"
+    );
+}
