@@ -733,7 +733,9 @@ impl Drop for Entered<'_> {
 /// A handle to the local root span of a trace (the reference's `current_root_span()`).
 ///
 /// Changes apply to the root wherever it is: directly when the root is active on this thread,
-/// otherwise when the root finishes (or at once if it has finished but not been sent yet).
+/// otherwise when the root finishes (or at once if it has finished but not been sent yet). A
+/// change made from another thread while the root is open is applied last, so it wins over a
+/// write of the same tag through the root's own handle, whichever came first.
 #[derive(Clone)]
 pub struct RootSpan {
     trace: Arc<TraceState>,

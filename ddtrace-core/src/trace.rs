@@ -120,7 +120,8 @@ impl Decision {
 }
 
 /// Tags set on the local root through a [`RootSpan`](crate::RootSpan) handle while the root is
-/// not on the caller's thread; applied when the root finishes.
+/// not on the caller's thread; applied when the root finishes, so over the root's own writes
+/// of the same keys. One entry per key.
 #[derive(Default)]
 pub(crate) struct RootOverlay {
     tags: Vec<(Str, Stored)>,
@@ -532,7 +533,12 @@ impl RootUpdate<'_> {
     pub(crate) fn tag(&mut self, key: Str, stored: Stored) {
         match self {
             RootUpdate::Finished(span) => crate::span::store_tag(span, key, stored),
-            RootUpdate::Pending(o) => o.tags.push((key, stored)),
+            // The last change of a key wins and replaces the earlier one: a tag updated in a
+            // loop from another thread does not grow the overlay.
+            RootUpdate::Pending(o) => match o.tags.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = stored,
+                None => o.tags.push((key, stored)),
+            },
         }
     }
 
@@ -586,6 +592,24 @@ mod tests {
 
     fn entries(map: &TagMap<Str>) -> Vec<(&str, &str)> {
         map.iter().map(|(k, v)| (k, v.as_ref())).collect()
+    }
+
+    #[test]
+    fn a_root_overlay_keeps_one_entry_per_key_and_the_last_value() {
+        let mut overlay = RootOverlay::default();
+        for i in 0..1000 {
+            RootUpdate::Pending(&mut overlay)
+                .tag(Str::Borrowed("count"), Stored::Metric(f64::from(i)));
+        }
+        RootUpdate::Pending(&mut overlay).tag(Str::Borrowed("k"), Stored::Metric(1.0));
+        RootUpdate::Pending(&mut overlay).tag(Str::Borrowed("k"), Stored::Meta(Str::Borrowed("v")));
+        assert_eq!(overlay.tags.len(), 2);
+        let mut root = SpanData::default();
+        root.metrics.insert("k", 5.0);
+        apply_overlay(&mut root, overlay);
+        assert_eq!(root.metrics.get("count"), Some(&999.0));
+        assert_eq!(root.meta.get("k").map(|v| v.as_ref()), Some("v"));
+        assert_eq!(root.metrics.get("k"), None);
     }
 
     #[test]
