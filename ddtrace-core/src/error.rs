@@ -7,6 +7,7 @@
 //! backtrace. An application that replaces the panic hook afterwards still gets `error = 1` and a
 //! generic message.
 
+use crate::clock::Instant;
 use std::backtrace::{Backtrace, BacktraceStatus};
 use std::cell::RefCell;
 use std::fmt::Write as _;
@@ -60,6 +61,9 @@ impl ErrorInfo {
 struct PanicRecord {
     message: String,
     stack: String,
+    /// When the panic began: a span started after it (in a `Drop` run by the unwind) did not
+    /// see it leave its scope.
+    at: Instant,
 }
 
 thread_local! {
@@ -80,6 +84,7 @@ pub(crate) fn install_panic_hook() {
             } else {
                 "Box<dyn Any>".to_owned()
             };
+            let at = Instant::now();
             let mut stack = String::new();
             if let Some(loc) = info.location() {
                 let _ = writeln!(stack, "panicked at {loc}");
@@ -87,7 +92,7 @@ pub(crate) fn install_panic_hook() {
             let _ = write!(stack, "{}", Backtrace::force_capture());
             let _ = LAST_PANIC.try_with(|p| {
                 if let Ok(mut p) = p.try_borrow_mut() {
-                    *p = Some(PanicRecord { message, stack });
+                    *p = Some(PanicRecord { message, stack, at });
                 }
             });
             previous(info);
@@ -95,24 +100,31 @@ pub(crate) fn install_panic_hook() {
     });
 }
 
-/// The error of the panic this thread is unwinding from.
-pub(crate) fn current_panic() -> ErrorInfo {
+/// The error of the panic this thread is unwinding from, for a span that started at
+/// `started`: `None` when the panic began after the span started (the span was started by
+/// code the unwind runs, and the panic is not leaving its scope).
+pub(crate) fn panic_through(started: Instant) -> Option<ErrorInfo> {
     let recorded = LAST_PANIC
         .try_with(|p| {
             p.try_borrow().ok().and_then(|p| {
-                p.as_ref().map(|r| ErrorInfo {
-                    kind: Str::Borrowed("panic"),
-                    message: r.message.clone(),
-                    stack: Some(r.stack.clone()),
+                p.as_ref().map(|r| {
+                    (r.at >= started).then(|| ErrorInfo {
+                        kind: Str::Borrowed("panic"),
+                        message: r.message.clone(),
+                        stack: Some(r.stack.clone()),
+                    })
                 })
             })
         })
         .ok()
         .flatten();
-    recorded.unwrap_or(ErrorInfo {
-        kind: Str::Borrowed("panic"),
-        message: "the thread panicked while this span was open".to_owned(),
-        stack: None,
+    // Nothing recorded (the hook was replaced): the panic is taken to pass through.
+    recorded.unwrap_or_else(|| {
+        Some(ErrorInfo {
+            kind: Str::Borrowed("panic"),
+            message: "the thread panicked while this span was open".to_owned(),
+            stack: None,
+        })
     })
 }
 
@@ -154,17 +166,19 @@ mod tests {
     #[test]
     fn panic_record_is_read_back_on_the_panicking_thread() {
         install_panic_hook();
+        let before = Instant::now();
         let r = std::panic::catch_unwind(|| {
-            struct Probe;
+            struct Probe(Instant);
             impl Drop for Probe {
                 fn drop(&mut self) {
-                    let info = current_panic();
+                    assert!(panic_through(Instant::now()).is_none(), "began before");
+                    let info = panic_through(self.0).unwrap();
                     assert_eq!(info.message, "Oups !");
                     assert_eq!(&*info.kind, "panic");
                     assert!(info.stack.unwrap().contains("error.rs"));
                 }
             }
-            let _p = Probe;
+            let _p = Probe(before);
             panic!("Oups !");
         });
         assert!(r.is_err());

@@ -134,10 +134,14 @@ pub(crate) fn mark_error(data: &mut SpanData, info: ErrorInfo) {
 }
 
 /// The duration from `started` to `end` in nanoseconds, marking the span as an error if it
-/// ends while the thread panics.
+/// ends while a panic that began after its start unwinds the thread (one that began before
+/// ran the code that started the span, from a `Drop`, and is not leaving its scope).
 pub(crate) fn close(data: &mut SpanData, started: Instant, end: Instant) {
-    if std::thread::panicking() && !data.error {
-        mark_error(data, error::current_panic());
+    if std::thread::panicking()
+        && !data.error
+        && let Some(info) = error::panic_through(started)
+    {
+        mark_error(data, info);
     }
     data.duration = end.nanos_since(started).min(i64::MAX as u64) as i64;
 }

@@ -353,6 +353,37 @@ fn panic_marks_the_span_and_continues() {
     assert!(by_name(&spans, "request").error);
 }
 
+/// Code that the unwind runs (a `Drop`) may trace its own work: the panic did not leave those
+/// spans' scopes, so they are not errors; the spans it did leave are.
+#[test]
+fn spans_started_by_the_unwind_itself_are_not_marked() {
+    let (tracer, collector) = tracer_with("svc");
+    struct Cleanup<'a>(&'a Tracer);
+    impl Drop for Cleanup<'_> {
+        fn drop(&mut self) {
+            let _guard = self.0.trace("cleanup.scoped");
+            self.0.span("cleanup.manual").start().finish();
+        }
+    }
+    let result = std::panic::catch_unwind(|| {
+        let _outer = tracer.trace("request");
+        let _cleanup = Cleanup(&tracer);
+        panic!("Oups !");
+    });
+    assert!(result.is_err());
+    let spans = collector.spans();
+    assert!(by_name(&spans, "request").error);
+    for (name, parent) in [
+        ("cleanup.scoped", "request"),
+        ("cleanup.manual", "cleanup.scoped"),
+    ] {
+        let s = by_name(&spans, name);
+        assert!(!s.error, "{name}");
+        assert_eq!(meta(s, "error.message"), None, "{name}");
+        assert_eq!(s.parent_id, by_name(&spans, parent).span_id, "{name}");
+    }
+}
+
 /// `set_error(&e)` for any `std::error::Error`.
 #[test]
 fn set_error_from_std_error() {
