@@ -146,6 +146,17 @@ pub(crate) fn close(data: &mut SpanData, started: Instant, end: Instant) {
     data.duration = end.nanos_since(started).min(i64::MAX as u64) as i64;
 }
 
+/// Marks `open` if a panic is leaving a scope it was active in: the span is marked even if
+/// the panic is caught before it finishes (a `catch_unwind` around a poll or an `in_scope`).
+fn mark_if_panic_leaves(open: &mut OpenSpan) {
+    if std::thread::panicking()
+        && !open.data.error
+        && let Some(info) = error::panic_through(open.started)
+    {
+        mark_error(&mut open.data, info);
+    }
+}
+
 /// The duration up to an explicit wall-clock end.
 pub(crate) fn close_at(data: &mut SpanData, end: SystemTime) {
     data.duration = unix_ns(end).saturating_sub(data.start).max(0);
@@ -665,7 +676,9 @@ impl SharedSpan {
         let live = self.cell.with(|s| s.context());
         let key = match live.as_ref().or(self.context.as_ref()) {
             Some(ctx) => {
-                let key = ctx.span_id();
+                // A key of this activation, not the span id: the span may be active twice on
+                // this thread, and either scope may close first.
+                let key = crate::id::span_id();
                 context::push(Entry::Shared(key, ctx.clone(), Arc::clone(&self.cell)));
                 key
             }
@@ -702,8 +715,13 @@ pub struct SharedScope {
 
 impl Drop for SharedScope {
     fn drop(&mut self) {
-        if self.key != 0 {
-            let _ = context::remove(self.key);
+        if self.key == 0 {
+            return;
+        }
+        if let Some(Entry::Shared(_, _, cell)) = context::remove(self.key)
+            && std::thread::panicking()
+        {
+            cell.with(mark_if_panic_leaves);
         }
     }
 }
@@ -728,7 +746,8 @@ impl Drop for Entered<'_> {
         if self.active.key == 0 {
             return;
         }
-        if let Some(Entry::Span(open)) = context::remove(self.active.key) {
+        if let Some(Entry::Span(mut open)) = context::remove(self.active.key) {
+            mark_if_panic_leaves(&mut open);
             self.span.open = Some(open);
         }
     }

@@ -141,6 +141,63 @@ fn select_keeps_each_branch_in_its_own_span() {
     assert!(slow.duration < Duration::from_secs(30).as_nanos() as i64);
 }
 
+/// Polls a future and turns a panic into `Err`, as `FutureExt::catch_unwind` does: the
+/// instrumented future is dropped after the panic was caught, not during the unwind.
+struct CatchUnwind<F>(std::pin::Pin<Box<F>>);
+
+impl<F: std::future::Future> std::future::Future for CatchUnwind<F> {
+    type Output = Result<F::Output, ()>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(poll) => poll.map(Ok),
+            Err(_) => std::task::Poll::Ready(Err(())),
+        }
+    }
+}
+
+/// A panic caught around the poll (the span finishes later, outside the unwind) still marks
+/// the span it left; so does one caught around `in_scope`.
+#[test]
+fn a_panic_caught_around_the_poll_marks_the_span() {
+    let (tracer, collector) = tracer();
+    let rt = runtime();
+    rt.block_on(async {
+        let caught = CatchUnwind(Box::pin(
+            async {
+                tokio::task::yield_now().await;
+                panic!("caught boom");
+            }
+            .instrument(tracer.span("async.caught").start()),
+        ))
+        .await;
+        assert!(caught.is_err());
+    });
+    let mut span = tracer.span("scope.caught").start();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        span.in_scope(|| panic!("scoped boom"))
+    }));
+    assert!(caught.is_err());
+    span.set_tag("after", 1);
+    span.finish();
+    for (name, message) in [
+        ("async.caught", "caught boom"),
+        ("scope.caught", "scoped boom"),
+    ] {
+        let s = collector.span(name).unwrap();
+        assert!(s.error, "{name}");
+        assert_eq!(s.meta.get("error.message").map(|v| &**v), Some(message));
+    }
+    assert_eq!(
+        collector.span("scope.caught").unwrap().metrics.get("after"),
+        Some(&1.0)
+    );
+}
+
 /// A panic inside an instrumented future marks its span.
 #[test]
 fn panic_in_instrumented_future_marks_the_span() {

@@ -83,3 +83,45 @@ fn a_finished_shared_span_still_parents_new_spans() {
     assert_eq!(by_name(&spans, "late.child").parent_id, parent_id);
     assert_eq!(by_name(&spans, "parent").metrics.get("late"), None);
 }
+
+#[test]
+fn scopes_of_the_same_span_may_close_in_any_order() {
+    let (tracer, collector) = tracer_for("svc");
+    let shared = tracer.span("twice").start().into_shared();
+    let other = tracer.span("other").start().into_shared();
+    let first = shared.activate();
+    let middle = other.activate();
+    let second = shared.activate();
+    // The first activation closes before the second: the second stays the active span.
+    drop(first);
+    assert_eq!(
+        ddtrace_core::current_span().unwrap().span_id(),
+        shared.span_id()
+    );
+    drop(second);
+    assert_eq!(
+        ddtrace_core::current_span().unwrap().span_id(),
+        other.span_id(),
+        "the scope in between is what remains"
+    );
+    drop(middle);
+    assert!(ddtrace_core::current_span().is_none());
+    shared.finish();
+    other.finish();
+    assert_eq!(collector.spans().len(), 2);
+}
+
+#[test]
+fn a_panic_caught_inside_an_activation_marks_the_shared_span() {
+    let (tracer, collector) = tracer_for("svc");
+    let shared = tracer.span("shared.caught").start().into_shared();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _scope = shared.activate();
+        panic!("shared boom");
+    }));
+    assert!(caught.is_err());
+    shared.finish();
+    let s = collector.span("shared.caught").unwrap();
+    assert!(s.error);
+    assert_eq!(meta(&s, "error.message"), Some("shared boom"));
+}
