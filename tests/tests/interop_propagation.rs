@@ -279,7 +279,11 @@ fn baggage_both_directions() {
     let items: [&[(&str, &str)]; 3] = [
         &[("user.id", "doggo")],
         &[("serverNode", "DF 28"), ("isProduction", "false")],
-        &[("key,=", "v=é;ü"), ("a/b", "100%")],
+        &[
+            ("key,=", "v=é;ü"),
+            ("a/b", "100%"),
+            ("looks.encoded", "a%41%2"),
+        ],
     ];
     let p = only(PropagationStyle::Baggage);
     let mut requests = Vec::new();
@@ -312,17 +316,22 @@ fn baggage_both_directions() {
     );
     for (headers, b) in injected.iter().zip(&ours) {
         let headers: HashMap<String, String> = serde_json::from_value(headers.clone()).unwrap();
-        let got: BTreeMap<String, String> = p
+        let mut got: BTreeMap<String, String> = p
             .extract(&headers)
             .unwrap()
             .baggage
             .iter()
             .map(|(k, v)| (k.to_owned(), v.clone()))
             .collect();
-        let want: BTreeMap<String, String> = b
+        let mut want: BTreeMap<String, String> = b
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
+        // The reference writes `%` unescaped, so what looks like an escape in its value is
+        // decoded on the way in (ours escapes `%`: the direction above round-trips it).
+        if want.remove("looks.encoded").is_some() {
+            assert_eq!(got.remove("looks.encoded").as_deref(), Some("aA%2"));
+        }
         assert_eq!(got, want, "{headers:?}");
     }
 }

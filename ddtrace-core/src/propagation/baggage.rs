@@ -5,7 +5,8 @@
 //! bytes, are dropped (counted as truncated); an item without `=`, or with an empty key or value
 //! after trimming and decoding, makes the whole header malformed: no baggage at all. Injection
 //! drops items past the limits the same way. Keys and values are trimmed and percent-encoded
-//! except for the characters W3C allows.
+//! except for the characters W3C allows, `%` itself excepted (so every value round-trips; the
+//! reference leaves `%` as is).
 
 use crate::span_data::TagMap;
 
@@ -17,8 +18,10 @@ use super::{
 static BAGGAGE: HeaderKey = HeaderKey::new("baggage");
 const STYLE: PropagationStyle = PropagationStyle::Baggage;
 
-const KEY_SAFE: &[u8] = b"!#$%&'*+-.^_`|~";
-const VALUE_SAFE: &[u8] = b"!#$%&'()*+-./:<>?@[]^_`{|}~";
+/// What W3C allows unencoded in a key and a value, but `%`: a literal `%` is escaped, or a
+/// value such as `a%41` would not come back as it was.
+const KEY_SAFE: &[u8] = b"!#$&'*+-.^_`|~";
+const VALUE_SAFE: &[u8] = b"!#$&'()*+-./:<>?@[]^_`{|}~";
 
 /// Appends `s` to `out`, each byte neither alphanumeric nor in `safe` as `%XX`.
 fn percent_encode_into(out: &mut String, s: &str, safe: &[u8]) {

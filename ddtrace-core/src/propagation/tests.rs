@@ -626,11 +626,13 @@ fn baggage_both_ways() {
     b.insert("user.id", "doggo".to_owned());
     b.insert("serverNode", "DF 28".to_owned());
     b.insert("k,=", "v=é".to_owned());
+    // A literal `%` is escaped, so a value that looks encoded comes back as it was.
+    b.insert("100%", "a%41 100%".to_owned());
     let mut h: HashMap<String, String> = HashMap::new();
     p.inject(&InjectContext::new(TraceId(1), 1).baggage(&b), &mut h);
     assert_eq!(
         h["baggage"],
-        "user.id=doggo,serverNode=DF%2028,k%2C%3D=v%3D%C3%A9"
+        "user.id=doggo,serverNode=DF%2028,k%2C%3D=v%3D%C3%A9,100%25=a%2541%20100%25"
     );
     let e = p.extract(&h).unwrap();
     assert_eq!(e.context, None, "baggage alone is no trace context");
