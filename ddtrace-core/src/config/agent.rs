@@ -131,6 +131,17 @@ impl Reader<'_> {
         code_host: Option<String>,
         code_port: Option<u16>,
     ) -> AgentEndpoint {
+        let code_host = code_host.and_then(|h| self.checked_host("agent_host", h));
+        let code_port = code_port.filter(|&p| {
+            if p == 0 {
+                self.reject(
+                    "agent_port",
+                    "0",
+                    "must be a TCP port between 1 and 65535; ignored".into(),
+                );
+            }
+            p != 0
+        });
         if let Some(url) = code_url {
             match parse_agent_url(&url) {
                 Ok(endpoint) => return endpoint,
@@ -147,7 +158,9 @@ impl Reader<'_> {
                 Err(why) => self.reject("DD_TRACE_AGENT_URL", &url, why),
             }
         }
-        let env_host = self.string("DD_AGENT_HOST");
+        let env_host = self
+            .string("DD_AGENT_HOST")
+            .and_then(|h| self.checked_host("DD_AGENT_HOST", h));
         let env_port = self.parse::<u16>(
             "DD_TRACE_AGENT_PORT",
             |p| *p > 0,
@@ -171,6 +184,54 @@ impl Reader<'_> {
             url: format!("http://{host}:{port}"),
         }
     }
+}
+
+impl Reader<'_> {
+    /// `host` if it is a host name or an IP address (IPv6 bare or in brackets); otherwise
+    /// warned under `setting` and `None`, so the next source (or the default) is used.
+    fn checked_host(&mut self, setting: &str, host: String) -> Option<String> {
+        match check_host(&host) {
+            Ok(()) => Some(host.trim().to_owned()),
+            Err(why) => {
+                self.reject(setting, &host, format!("{why}; ignored"));
+                None
+            }
+        }
+    }
+}
+
+/// Why `host` is not a host name or IP address, if it is not.
+fn check_host(host: &str) -> Result<(), &'static str> {
+    let host = host.trim();
+    if host.is_empty() {
+        return Err("empty");
+    }
+    if host.contains("://") {
+        return Err(
+            "a host, not a URL, is expected (a URL goes in agent_url or DD_TRACE_AGENT_URL)",
+        );
+    }
+    let ipv6 = |s: &str| s.parse::<std::net::Ipv6Addr>().is_ok();
+    if let Some(inner) = host.strip_prefix('[') {
+        return match inner.strip_suffix(']') {
+            Some(addr) if ipv6(addr) => Ok(()),
+            _ => Err(
+                "not an IPv6 address in brackets (the port goes in agent_port or DD_TRACE_AGENT_PORT)",
+            ),
+        };
+    }
+    if host.contains(':') && !ipv6(host) {
+        return Err(
+            "a host without a port is expected (the port goes in agent_port or DD_TRACE_AGENT_PORT)",
+        );
+    }
+    if host
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '@' | '?' | '#'))
+    {
+        return Err("not a host name or IP address");
+    }
+    Ok(())
 }
 
 /// Parses an agent URL into an endpoint.

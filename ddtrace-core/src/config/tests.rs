@@ -176,6 +176,55 @@ fn agent_endpoint_resolution() {
 }
 
 #[test]
+fn a_bad_agent_host_or_port_warns_and_the_next_source_is_used() {
+    let http = |url: &str| AgentEndpoint::Http { url: url.into() };
+    let env: HashMap<&str, &str> =
+        [("DD_AGENT_HOST", "env-host"), ("DD_TRACE_AGENT_PORT", "9")].into();
+    for bad in [
+        " ",
+        "code-host:7777",
+        "http://code-host:7777",
+        "[::1",
+        "[not-ip]",
+        "a b",
+        "h/path",
+    ] {
+        let c = Config::builder().agent_host(bad).build_from(&env);
+        assert_eq!(c.agent(), &http("http://env-host:9"), "{bad:?}");
+        assert_eq!(c.warnings().len(), 1, "{bad:?}: {:?}", c.warnings());
+        assert_eq!(c.warnings()[0].variable, "agent_host");
+        assert_eq!(c.warnings()[0].value, bad);
+    }
+    let c = Config::builder().agent_port(0).build_from(&env);
+    assert_eq!(c.agent(), &http("http://env-host:9"));
+    assert_eq!(c.warnings()[0].variable, "agent_port");
+    // A bad DD_AGENT_HOST falls back to the default host, keeping the port.
+    let c = build(&[("DD_AGENT_HOST", "dd:8126"), ("DD_TRACE_AGENT_PORT", "9")]);
+    assert_eq!(c.agent(), &http("http://localhost:9"));
+    assert!(
+        c.warnings()[0].message.contains("DD_TRACE_AGENT_PORT"),
+        "{:?}",
+        c.warnings()
+    );
+    // Good hosts pass as they are.
+    for (host, url) in [
+        ("[::1]", "http://[::1]:8126"),
+        ("fe80::1", "http://[fe80::1]:8126"),
+        ("10.0.0.1", "http://10.0.0.1:8126"),
+        (
+            "datadog-agent.monitoring.svc",
+            "http://datadog-agent.monitoring.svc:8126",
+        ),
+    ] {
+        let c = Config::builder()
+            .agent_host(host)
+            .build_from(&HashMap::<&str, &str>::new());
+        assert_eq!(c.agent(), &http(url));
+        assert!(c.warnings().is_empty(), "{host}");
+    }
+}
+
+#[test]
 fn writer_settings_default() {
     let c = build(&[]);
     assert_eq!(c.output(), &TraceOutput::Agent);
