@@ -126,15 +126,16 @@ pub trait Exporter: Send + Sync + 'static {
         None
     }
 
-    /// Delivers everything taken so far, waiting at most `timeout`. Returns whether everything
-    /// was delivered in time.
+    /// Delivers everything taken so far, waiting at most `timeout`. Returns whether all of it
+    /// that was still pending was delivered in time (`false` if any of it was dropped).
     fn flush(&self, timeout: Duration) -> bool {
         let _ = timeout;
         true
     }
 
     /// Delivers everything taken so far and stops, waiting at most `timeout`. Chunks exported
-    /// after shutdown are dropped and counted. Returns whether everything was delivered in time.
+    /// after shutdown are dropped and counted. Returns whether all that was pending was delivered
+    /// in time (`false` if any of it was dropped).
     fn shutdown(&self, timeout: Duration) -> bool {
         self.flush(timeout)
     }

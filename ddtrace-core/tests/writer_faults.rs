@@ -420,17 +420,18 @@ fn drops_are_counted_by_reason() {
         ],
     );
     let (tracer, _) = new_tracer(config(&agent.url()).max_payload_bytes(2048));
+    // Every flush and the shutdown answer false: each had a trace of its own dropped.
     trace(&tracer, "rejected", 2);
-    assert!(tracer.flush(Duration::from_secs(10)));
+    assert!(!tracer.flush(Duration::from_secs(10)));
     assert_eq!(agent.trace_requests().len(), 1, "413 is not retried");
     assert_eq!(tracer.stats().retries, 0);
     trace(&tracer, "failed", 3);
-    assert!(tracer.flush(Duration::from_secs(10)));
+    assert!(!tracer.flush(Duration::from_secs(10)));
     assert_eq!(agent.trace_requests().len(), 6);
     assert_eq!(tracer.stats().retries, 4);
     trace(&tracer, "huge", 40); // 40 spans do not fit in 2 KiB
     trace(&tracer, "fine", 1);
-    assert!(tracer.shutdown(Duration::from_secs(10)));
+    assert!(!tracer.shutdown(Duration::from_secs(10)));
     trace(&tracer, "late", 4);
 
     let s = tracer.stats();
@@ -574,8 +575,11 @@ fn a_v05_probe_that_fails_is_followed_by_another() {
         vec![Reply::Status(400, "bad"), Reply::Status(400, "bad")],
         |c| c,
     );
-    trace_flushed(&tracer, "refused", 1);
-    trace_flushed(&tracer, "again", 2);
+    // A flush answers whether its traces were delivered: the refused ones were not.
+    trace(&tracer, "refused", 1);
+    assert!(!tracer.flush(Duration::from_secs(10)));
+    trace(&tracer, "again", 2);
+    assert!(!tracer.flush(Duration::from_secs(10)));
     trace_flushed(&tracer, "kept", 1);
     let paths = agent.trace_paths();
     assert_eq!(paths, ["/v0.5/traces", "/v0.5/traces", "/v0.5/traces"]);
@@ -676,7 +680,10 @@ fn delivery_resumes_when_the_agent_comes_up() {
     drop(listener); // nothing listens here now
     let (tracer, _) = new_tracer(config(&format!("http://{addr}")));
     trace(&tracer, "lost", 2);
-    assert!(tracer.flush(Duration::from_secs(10)));
+    assert!(
+        !tracer.flush(Duration::from_secs(10)),
+        "the trace was dropped"
+    );
     let s = tracer.stats();
     assert_eq!(s.traces_dropped.send_failed, 1);
     assert_eq!(s.retries, 4);
@@ -766,4 +773,40 @@ fn requests_carry_the_protocol_headers() {
     assert_eq!(h["datadog-meta-tracer-version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(h["datadog-client-computed-top-level"], "yes");
     assert_eq!(h["x-datadog-test-session-token"], "fault-token");
+}
+
+/// A flush waits for its own traces, not for a count: a later trace dropped at once (too
+/// large) while the flush's trace is still in flight does not end the wait early.
+#[test]
+fn a_flush_is_not_ended_by_a_later_trace_dropped_first() {
+    let agent = FakeAgent::start(INFO_V04, vec![Reply::Hold]);
+    let (tracer, _) = new_tracer(
+        config(&agent.url())
+            .agent_timeout(Duration::from_secs(30))
+            .max_payload_bytes(2048),
+    );
+    trace(&tracer, "held", 1);
+    agent.wait_for("/v0.4/traces", 1); // in flight, held by the server
+    let flushing = {
+        let tracer = tracer.clone();
+        std::thread::spawn(move || {
+            let delivered = tracer.flush(Duration::from_secs(30));
+            (delivered, tracer.stats().traces_sent)
+        })
+    };
+    // Most likely after the flush request is taken in (then the huge trace is not the
+    // flush's own); in either order, the flush must not answer before its trace is delivered.
+    std::thread::sleep(Duration::from_millis(100));
+    trace(&tracer, "huge", 40); // 40 spans do not fit in 2 KiB: dropped when taken
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tracer.stats().traces_dropped.too_large == 0 {
+        assert!(Instant::now() < deadline, "{:?}", tracer.stats());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    agent.release();
+    let (_, sent_when_answered) = flushing.join().unwrap();
+    assert_eq!(
+        sent_when_answered, 1,
+        "answered only once its trace was delivered"
+    );
 }

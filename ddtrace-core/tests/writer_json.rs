@@ -86,7 +86,10 @@ fn an_unwritable_file_counts_drops() {
     {
         let _span = tracer.trace("lost");
     }
-    assert!(tracer.flush(Duration::from_secs(10)));
+    assert!(
+        !tracer.flush(Duration::from_secs(10)),
+        "nothing was written"
+    );
     let s = tracer.stats();
     assert_eq!(s.traces_dropped.send_failed, 1);
     assert_eq!(s.traces_received, s.traces_sent + s.traces_dropped.total());

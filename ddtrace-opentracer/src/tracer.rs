@@ -83,13 +83,16 @@ impl Tracer {
         &self.core
     }
 
-    /// Delivers every finished trace, waiting at most `timeout`; returns whether all were
-    /// delivered in time.
+    /// Delivers every finished trace, waiting at most `timeout`; returns `true` when all the
+    /// traces finished before the call and not yet sent were delivered in time, `false` when
+    /// the time ran out or one of them was dropped (the agent refused it, sending failed, it
+    /// was too large: [`stats`](Self::stats) counts why).
     pub fn flush(&self, timeout: Duration) -> bool {
         self.core.flush(timeout)
     }
 
-    /// Delivers every finished trace and stops sending, waiting at most `timeout`.
+    /// Delivers every finished trace and stops sending, waiting at most `timeout`; returns
+    /// `true` as [`flush`](Self::flush) does. Traces finished later are dropped and counted.
     pub fn shutdown(&self, timeout: Duration) -> bool {
         self.core.shutdown(timeout)
     }

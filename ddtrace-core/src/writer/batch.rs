@@ -29,6 +29,9 @@ pub(crate) struct Payload {
     pub(crate) spans: u64,
     /// The finalized chunks, when kept for re-encoding.
     pub(crate) chunks: Option<Vec<Vec<SpanData>>>,
+    /// The sequence number (the writer's count of chunks taken before it) of its first chunk:
+    /// the oldest chunk it holds, as the writer's flush waiters need to know.
+    pub(crate) first_seq: u64,
 }
 
 /// What [`Batcher::push`] did besides adding the chunk.
@@ -54,6 +57,8 @@ pub(crate) struct Batcher {
     kept: Vec<Vec<SpanData>>,
     traces: u64,
     spans: u64,
+    /// The sequence number of the first chunk in the current payload.
+    first_seq: Option<u64>,
     /// The v0.4 payload of pre-encoded chunks beside a v0.5 one, once there is one.
     side: Option<Side>,
 }
@@ -64,6 +69,7 @@ struct Side {
     encoder: PayloadEncoder,
     traces: u64,
     spans: u64,
+    first_seq: Option<u64>,
 }
 
 impl Side {
@@ -77,6 +83,7 @@ impl Side {
             traces: std::mem::take(&mut self.traces),
             spans: std::mem::take(&mut self.spans),
             chunks: None,
+            first_seq: self.first_seq.take().unwrap_or(0),
         })
     }
 }
@@ -90,6 +97,7 @@ impl Batcher {
             kept: Vec::new(),
             traces: 0,
             spans: 0,
+            first_seq: None,
             side: None,
         }
     }
@@ -118,8 +126,9 @@ impl Batcher {
         sealed
     }
 
-    /// Encodes one finalized chunk whose root is `chunk[root]` (written first).
-    pub(crate) fn push(&mut self, mut chunk: Vec<SpanData>, root: usize) -> Pushed {
+    /// Encodes one finalized chunk whose root is `chunk[root]` (written first); `seq` is its
+    /// sequence number (chunks come in sequence).
+    pub(crate) fn push(&mut self, mut chunk: Vec<SpanData>, root: usize, seq: u64) -> Pushed {
         let max = self.negotiated.max_payload;
         let mut out = Pushed::default();
         if self.keep_chunks && self.traces > 0 && self.encoder.size_estimate() >= PROBE_BYTES {
@@ -135,6 +144,7 @@ impl Batcher {
             Ok(()) => {
                 self.traces += 1;
                 self.spans += chunk.len() as u64;
+                self.first_seq.get_or_insert(seq);
                 if self.keep_chunks {
                     // Kept chunks are re-encoded root first as they are.
                     if root > 0 && root < chunk.len() {
@@ -156,7 +166,7 @@ impl Batcher {
     /// Adds a chunk an application thread encoded in v0.4 (see `queue`). Into a v0.5 payload
     /// it cannot go: it is then sent as a v0.4 payload of its own (the negotiation changed
     /// while it was on its way, a rare case).
-    pub(crate) fn push_encoded(&mut self, chunk: &[u8], spans: u64) -> Pushed {
+    pub(crate) fn push_encoded(&mut self, chunk: &[u8], spans: u64, seq: u64) -> Pushed {
         let max = self.negotiated.max_payload;
         let mut out = Pushed::default();
         let mut result = self.encoder.try_push_encoded_v04(chunk, max);
@@ -168,6 +178,7 @@ impl Batcher {
             EncodedPush::Pushed => {
                 self.traces += 1;
                 self.spans += spans;
+                self.first_seq.get_or_insert(seq);
             }
             EncodedPush::Full | EncodedPush::TooLarge => out.too_large = Some(spans),
             EncodedPush::NotV04 => {
@@ -176,6 +187,7 @@ impl Batcher {
                     encoder: PayloadEncoder::new(ApiVersion::V04, options),
                     traces: 0,
                     spans: 0,
+                    first_seq: None,
                 });
                 let mut result = side.encoder.try_push_encoded_v04(chunk, max);
                 if result == EncodedPush::Full {
@@ -185,6 +197,7 @@ impl Batcher {
                 if result == EncodedPush::Pushed {
                     side.traces += 1;
                     side.spans += spans;
+                    side.first_seq.get_or_insert(seq);
                 } else {
                     out.too_large = Some(spans);
                 }
@@ -227,6 +240,7 @@ impl Batcher {
             traces: std::mem::take(&mut self.traces),
             spans: std::mem::take(&mut self.spans),
             chunks: self.keep_chunks.then(|| std::mem::take(&mut self.kept)),
+            first_seq: self.first_seq.take().unwrap_or(0),
         };
         Some(payload)
     }
@@ -236,8 +250,18 @@ impl Batcher {
         self.side.as_mut()?.seal()
     }
 
+    /// The sequence number of the oldest chunk waiting to be sealed, if any.
+    pub(crate) fn first_seq(&self) -> Option<u64> {
+        let side = self.side.as_ref().and_then(|s| s.first_seq);
+        match (self.first_seq, side) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// Drops the current payload and the one beside it; returns their (traces, spans).
     pub(crate) fn discard(&mut self) -> (u64, u64) {
+        self.first_seq = None;
         self.encoder.clear();
         self.kept.clear();
         let side = self
@@ -251,17 +275,19 @@ impl Batcher {
     }
 }
 
-/// Re-encodes kept chunks with `negotiated` (the v0.5 → v0.4 fallback). Returns the payloads and
-/// the (traces, spans) that no longer fit any payload.
+/// Re-encodes kept chunks with `negotiated` (the v0.5 → v0.4 fallback); they came from a
+/// payload whose first chunk was `first_seq`, as all the new payloads say. Returns the
+/// payloads and the (traces, spans) that no longer fit any payload.
 pub(crate) fn reencode(
     chunks: Vec<Vec<SpanData>>,
     negotiated: Negotiated,
+    first_seq: u64,
 ) -> (Vec<Payload>, (u64, u64)) {
     let mut batcher = Batcher::new(negotiated, false);
     let mut payloads = Vec::new();
     let mut too_large = (0, 0);
     for chunk in chunks {
-        let pushed = batcher.push(chunk, 0);
+        let pushed = batcher.push(chunk, 0, first_seq);
         payloads.extend(pushed.sealed);
         if let Some(spans) = pushed.too_large {
             too_large.0 += 1;
@@ -307,7 +333,7 @@ mod tests {
     fn payloads_split_under_the_limit() {
         let one = {
             let mut b = Batcher::new(negotiated(ApiVersion::V04, usize::MAX), false);
-            b.push(vec![span(1, "op")], 0);
+            b.push(vec![span(1, "op")], 0, 0);
             b.size()
         };
         // Room for three one-span chunks, not four.
@@ -315,7 +341,7 @@ mod tests {
         let mut b = Batcher::new(negotiated(ApiVersion::V04, max), false);
         let mut sealed = Vec::new();
         for id in 1..=7 {
-            let pushed = b.push(vec![span(id, "op")], 0);
+            let pushed = b.push(vec![span(id, "op")], 0, 0);
             assert!(pushed.too_large.is_none());
             sealed.extend(pushed.sealed);
         }
@@ -334,11 +360,11 @@ mod tests {
     #[test]
     fn a_chunk_over_the_limit_is_refused_alone() {
         let mut b = Batcher::new(negotiated(ApiVersion::V04, 200), false);
-        assert!(b.push(vec![span(1, "small")], 0).too_large.is_none());
+        assert!(b.push(vec![span(1, "small")], 0, 0).too_large.is_none());
         let big: Vec<SpanData> = (0..20)
             .map(|i| span(2 + i, "a-rather-long-span-name"))
             .collect();
-        let pushed = b.push(big, 0);
+        let pushed = b.push(big, 0, 0);
         assert_eq!(pushed.too_large, Some(20));
         // The payload holding the small chunk was sealed on the way, and is intact.
         let sealed = pushed.sealed.unwrap();
@@ -350,13 +376,13 @@ mod tests {
     #[test]
     fn kept_chunks_reencode_in_v04() {
         let mut b = Batcher::new(negotiated(ApiVersion::V05, 1 << 20), true);
-        b.push(vec![span(1, "a"), span(1, "b")], 0);
-        b.push(vec![span(3, "c")], 0);
+        b.push(vec![span(1, "a"), span(1, "b")], 0, 0);
+        b.push(vec![span(3, "c")], 0, 0);
         let p = b.seal().unwrap();
         assert_eq!(p.version, ApiVersion::V05);
         let chunks = p.chunks.unwrap();
         assert_eq!(chunks.len(), 2);
-        let (payloads, too_large) = reencode(chunks, negotiated(ApiVersion::V04, 1 << 20));
+        let (payloads, too_large) = reencode(chunks, negotiated(ApiVersion::V04, 1 << 20), 0);
         assert_eq!(too_large, (0, 0));
         assert_eq!(payloads.len(), 1);
         assert_eq!(payloads[0].version, ApiVersion::V04);
@@ -370,7 +396,7 @@ mod tests {
         let big = |id| -> Vec<SpanData> { (0..100).map(|i| span(id * 1000 + i, "op")).collect() };
         let mut pushed = 0;
         let sealed = loop {
-            let out = b.push(big(pushed), 0);
+            let out = b.push(big(pushed), 0, 0);
             pushed += 1;
             if let Some(sealed) = out.sealed {
                 break sealed;
@@ -385,7 +411,7 @@ mod tests {
         // Without keeping chunks, the same payload grows on.
         let mut b = Batcher::new(negotiated(ApiVersion::V05, 64 << 20), false);
         for id in 0..pushed {
-            assert!(b.push(big(id), 0).sealed.is_none());
+            assert!(b.push(big(id), 0, 0).sealed.is_none());
         }
     }
 
@@ -396,14 +422,14 @@ mod tests {
             b.reconfigure(negotiated(ApiVersion::V04, 1 << 20), false)
                 .is_none()
         );
-        b.push(vec![span(1, "a")], 0);
+        b.push(vec![span(1, "a")], 0, 0);
         let sealed = b
             .reconfigure(negotiated(ApiVersion::V05, 1 << 20), true)
             .unwrap();
         assert_eq!(sealed.version, ApiVersion::V04);
-        b.push(vec![span(2, "b")], 0);
+        b.push(vec![span(2, "b")], 0, 0);
         assert_eq!(b.seal().unwrap().version, ApiVersion::V05);
-        b.push(vec![span(3, "c")], 0);
+        b.push(vec![span(3, "c")], 0, 0);
         assert_eq!(b.discard(), (1, 1));
         assert!(b.is_empty());
     }
@@ -417,11 +443,11 @@ mod tests {
         let mut pre = Batcher::new(negotiated(ApiVersion::V04, 1 << 20), false);
         let mut own = Batcher::new(negotiated(ApiVersion::V04, 1 << 20), false);
         for id in 1..=20 {
-            let pushed = pre.push_encoded(&encoded(id, "op"), 1);
+            let pushed = pre.push_encoded(&encoded(id, "op"), 1, 0);
             assert!(
                 pushed.sealed.is_none() && pushed.alone.is_none() && pushed.too_large.is_none()
             );
-            own.push(vec![span(id, "op")], 0);
+            own.push(vec![span(id, "op")], 0, 0);
         }
         assert_eq!(pre.size(), own.size());
         let (a, b) = (pre.seal().unwrap(), own.seal().unwrap());
@@ -434,9 +460,9 @@ mod tests {
         let one = encoded(1, "op").len();
         // Room for two chunks behind the header, not three.
         let mut b = Batcher::new(negotiated(ApiVersion::V04, 1 + 2 * one), false);
-        assert!(b.push_encoded(&encoded(1, "op"), 1).sealed.is_none());
-        assert!(b.push_encoded(&encoded(2, "op"), 1).sealed.is_none());
-        let pushed = b.push_encoded(&encoded(3, "op"), 1);
+        assert!(b.push_encoded(&encoded(1, "op"), 1, 0).sealed.is_none());
+        assert!(b.push_encoded(&encoded(2, "op"), 1, 0).sealed.is_none());
+        let pushed = b.push_encoded(&encoded(3, "op"), 1, 0);
         let sealed = pushed.sealed.unwrap();
         assert_eq!(decode_counts(&sealed.body), [1, 1]);
         assert!(sealed.body.len() <= 1 + 2 * one);
@@ -447,7 +473,7 @@ mod tests {
                 .collect::<Vec<_>>(),
             0,
         );
-        let pushed = b.push_encoded(&big, 20);
+        let pushed = b.push_encoded(&big, 20, 0);
         assert_eq!(pushed.too_large, Some(20));
         // The payload holding chunk 3 was sealed on the way, intact.
         assert_eq!(decode_counts(&pushed.sealed.unwrap().body), [1]);
@@ -457,9 +483,9 @@ mod tests {
     #[test]
     fn encoded_chunks_meeting_a_v05_payload_fill_a_v04_payload_beside_it() {
         let mut b = Batcher::new(negotiated(ApiVersion::V05, 1 << 20), true);
-        b.push(vec![span(1, "a")], 0);
+        b.push(vec![span(1, "a")], 0, 0);
         for id in [2, 3] {
-            let pushed = b.push_encoded(&encoded(id, "b"), 1);
+            let pushed = b.push_encoded(&encoded(id, "b"), 1, 0);
             assert!(pushed.alone.is_none() && pushed.sealed.is_none());
         }
         // The v0.5 payload is untouched; the two chunks wait together in v0.4.
@@ -484,10 +510,10 @@ mod tests {
         let one = encoded(2, "b").len();
         // Room for about two encoded chunks per payload.
         let mut b = Batcher::new(negotiated(ApiVersion::V05, 2 * one + 8), true);
-        b.push(vec![span(1, "a")], 0);
-        assert!(b.push_encoded(&encoded(2, "b"), 1).alone.is_none());
-        assert!(b.push_encoded(&encoded(3, "b"), 1).alone.is_none());
-        let full = b.push_encoded(&encoded(4, "b"), 1).alone.unwrap();
+        b.push(vec![span(1, "a")], 0, 0);
+        assert!(b.push_encoded(&encoded(2, "b"), 1, 0).alone.is_none());
+        assert!(b.push_encoded(&encoded(3, "b"), 1, 0).alone.is_none());
+        let full = b.push_encoded(&encoded(4, "b"), 1, 0).alone.unwrap();
         assert_eq!((full.version, full.traces), (ApiVersion::V04, 2));
         // Chunk 4 started the next one; discarding drops it with the v0.5 payload.
         assert_eq!(b.discard(), (2, 2));
@@ -497,14 +523,14 @@ mod tests {
     #[test]
     fn a_sent_body_goes_to_the_v04_payload_beside_a_v05_one() {
         let mut b = Batcher::new(negotiated(ApiVersion::V05, 1 << 20), false);
-        b.push(vec![span(1, "a")], 0);
-        b.push_encoded(&encoded(2, "b"), 1);
+        b.push(vec![span(1, "a")], 0, 0);
+        b.push_encoded(&encoded(2, "b"), 1, 0);
         let first = b.seal_side().unwrap();
         let address = first.body.as_ptr() as usize;
         let _v05 = b.seal().unwrap();
         // The v0.5 payload cannot reuse a body; the v0.4 one beside it, empty now, takes it.
         b.recycle(first.body);
-        b.push_encoded(&encoded(3, "b"), 1);
+        b.push_encoded(&encoded(3, "b"), 1, 0);
         let second = b.seal_side().unwrap();
         let offset = (second.body.as_ptr() as usize).wrapping_sub(address);
         assert!(offset <= 16, "not the recycled buffer (offset {offset})");

@@ -6,10 +6,9 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
-
 use super::queue::{Control, Queued, WorkerIo};
 use super::stats::{DropReason, DropReporter};
+use super::waiters::Waiters;
 use crate::config::TraceOutput;
 use crate::log::{self, Level, warn_once};
 
@@ -37,9 +36,11 @@ pub(crate) fn run(mut io: WorkerIo, output: TraceOutput, interval: Duration) {
     runtime.block_on(async move {
         let shared = Arc::clone(&io.shared);
         let mut reporter = DropReporter::new(Duration::from_secs(60));
-        let mut waiters: Vec<(u64, Sender<bool>)> = Vec::new();
+        // Chunks are written in the order they are taken, so the oldest pending one is the
+        // next to be resolved: `sink.resolved`.
+        let mut waiters = Waiters::default();
         let mut taken: u64 = 0;
-        let mut shutdown: Option<(Instant, Option<Sender<bool>>)> = None;
+        let mut shutdown: Option<Instant> = None;
         let mut next_flush = Instant::now() + interval;
         loop {
             let mut spans_taken = 0;
@@ -55,19 +56,22 @@ pub(crate) fn run(mut io: WorkerIo, output: TraceOutput, interval: Duration) {
                     Queued::Chunk(chunk) => sink.push(chunk.finalize()),
                     // Never sent to this writer (it does not enable overload encoding).
                     Queued::Encoded(e) => {
+                        // What is buffered resolves first: resolution stays in order.
+                        sink.write(&io, &mut waiters);
+                        waiters.dropped(sink.resolved);
                         sink.resolved += 1;
                         io.shared.counters.dropped(DropReason::Rejected, 1, e.spans);
                     }
                 }
                 if sink.buffered_bytes() >= WRITE_AT_BYTES {
-                    sink.write(&io);
+                    sink.write(&io, &mut waiters);
                 }
             }
             io.shared.taken(spans_taken);
             let more = n == DRAIN_BUDGET;
             let now = Instant::now();
-            if now >= next_flush || (!more && (!waiters.is_empty() || shutdown.is_some())) {
-                sink.write(&io);
+            if now >= next_flush || (!more && (waiters.any_flush() || shutdown.is_some())) {
+                sink.write(&io, &mut waiters);
                 if now >= next_flush {
                     next_flush = now + interval;
                     if let Some(line) = reporter.due(&io.shared.counters.snapshot(), false) {
@@ -75,52 +79,42 @@ pub(crate) fn run(mut io: WorkerIo, output: TraceOutput, interval: Duration) {
                     }
                 }
             }
-            waiters.retain(|(target, reply)| {
-                let done = sink.resolved >= *target;
-                if done {
-                    let _ = reply.try_send(true);
-                }
-                !done
-            });
-            if let Some((deadline, _)) = &shutdown
+            waiters.answer(sink.resolved);
+            if let Some(deadline) = &shutdown
                 && ((io.chunks.is_empty() && !more) || now >= *deadline)
             {
-                let before = sink.resolved;
                 let mut left = 0;
-                sink.discard(&io);
+                sink.discard(&io, &mut waiters);
                 for item in io.chunks.try_iter() {
                     left += io.shared.took(&item);
+                    waiters.dropped(sink.resolved);
                     sink.resolved += 1;
                     io.shared
                         .counters
                         .dropped(DropReason::Shutdown, 1, item.spans());
                 }
                 io.shared.taken(left);
-                for (_, reply) in waiters.drain(..) {
-                    let _ = reply.try_send(false);
-                }
+                waiters.finish(sink.resolved);
                 if let Some(line) = reporter.due(&io.shared.counters.snapshot(), true) {
                     log::log(Level::Warn, format_args!("{line}"));
                 }
-                if let Some((_, Some(reply))) = shutdown.take() {
-                    let _ = reply.try_send(sink.resolved == before);
-                }
                 return;
             }
-            let shutdown_at = shutdown.as_ref().map(|(d, _)| *d);
+            let shutdown_at = shutdown;
             tokio::select! {
                 biased;
                 msg = io.control.recv() => match msg {
                     Some(Control::Flush { reply }) => {
-                        waiters.push((taken + io.chunks.len() as u64, reply));
+                        waiters.flush(taken + io.chunks.len() as u64, reply);
                     }
                     Some(Control::Shutdown { deadline, reply }) => {
                         io.wait_for_exports(deadline);
-                        shutdown = Some((deadline, Some(reply)));
+                        waiters.shutdown(taken + io.chunks.len() as u64, reply);
+                        shutdown = Some(deadline);
                     }
                     None => {
                         if shutdown.is_none() {
-                            shutdown = Some((Instant::now() + Duration::from_secs(1), None));
+                            shutdown = Some(Instant::now() + Duration::from_secs(1));
                         }
                     }
                 },
@@ -191,7 +185,7 @@ impl Sink {
     }
 
     /// Writes what is buffered; counts it sent, or dropped (`send_failed`) on an I/O error.
-    fn write(&mut self, io: &WorkerIo) {
+    fn write(&mut self, io: &WorkerIo, waiters: &mut Waiters) {
         if self.traces == 0 {
             return;
         }
@@ -214,17 +208,19 @@ impl Sink {
                 io.shared
                     .counters
                     .dropped(DropReason::SendFailed, self.traces, self.spans);
+                waiters.dropped(self.resolved);
             }
         }
         self.resolved += self.traces;
         self.clear();
     }
 
-    fn discard(&mut self, io: &WorkerIo) {
+    fn discard(&mut self, io: &WorkerIo, waiters: &mut Waiters) {
         if self.traces > 0 {
             io.shared
                 .counters
                 .dropped(DropReason::Shutdown, self.traces, self.spans);
+            waiters.dropped(self.resolved);
             self.resolved += self.traces;
         }
         self.clear();

@@ -16,6 +16,7 @@
 //! | `retry.rs` | exponential backoff with jitter |
 //! | `info.rs` | `GET /info` and what it changes |
 //! | `stats.rs` | counters behind [`Exporter::stats`] and the drop summary |
+//! | `waiters.rs` | `flush` / `shutdown` callers: answered when their own chunks are resolved, `false` if one was dropped |
 //! | `json.rs` | the JSON-lines background thread |
 //!
 //! [`Exporter::export`] on the application thread takes no lock, does no I/O and never blocks:
@@ -31,6 +32,7 @@ mod queue;
 mod retry;
 mod stats;
 mod transport;
+mod waiters;
 mod worker;
 
 use std::sync::Arc;

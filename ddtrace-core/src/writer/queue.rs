@@ -131,7 +131,8 @@ impl std::fmt::Debug for Queued {
 /// A request to the background thread.
 #[derive(Debug)]
 pub(crate) enum Control {
-    /// Deliver everything exported before this request, then answer whether it all went out.
+    /// Deliver everything exported before this request, then answer whether it all went out
+    /// (see `waiters`).
     Flush { reply: Sender<bool> },
     /// Deliver everything, stop at `deadline`, answer whether it all went out, and exit.
     Shutdown {
@@ -539,7 +540,7 @@ impl Front {
     }
 
     /// Waits until everything exported before the call is delivered or dropped, at most
-    /// `timeout`.
+    /// `timeout`; whether it was all delivered in time (see `waiters`).
     pub(crate) fn flush(&self, timeout: Duration) -> bool {
         let (reply, answer) = crossbeam_channel::bounded(1);
         if self.control.send(Control::Flush { reply }).is_err() {

@@ -19,13 +19,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
-
 use super::batch::{Batcher, Payload, reencode};
 use super::info::{AgentInfo, Negotiated};
 use super::queue::{Control, Queued, WorkerIo};
 use super::stats::{DropReason, DropReporter};
 use super::transport::{Outcome, Transport};
+use super::waiters::Waiters;
 use crate::SpanData;
 use crate::encode::ApiVersion;
 use crate::log::{self, Level, debug, warn_once};
@@ -59,6 +58,7 @@ struct InFlight {
     spans: u64,
     bytes: u64,
     chunks: Option<Vec<Vec<crate::SpanData>>>,
+    first_seq: u64,
 }
 
 /// Runs the worker until shutdown (on the writer's own thread).
@@ -142,12 +142,11 @@ struct Worker {
     /// Encoded bytes in `ready`.
     ready_bytes: usize,
     in_flight: Option<InFlight>,
-    /// Chunks taken out of the channel.
+    /// Chunks taken out of the channel: the sequence number of the next one (see `waiters`).
     taken: u64,
-    /// Taken chunks that were sent or dropped.
-    resolved: u64,
-    waiters: Vec<(u64, Sender<bool>)>,
-    shutdown: Option<(Instant, Option<Sender<bool>>)>,
+    waiters: Waiters,
+    /// When the writer must stop, once asked to.
+    shutdown: Option<Instant>,
     reporter: DropReporter,
 }
 
@@ -178,8 +177,7 @@ impl Worker {
             ready_bytes: 0,
             in_flight: None,
             taken: 0,
-            resolved: 0,
-            waiters: Vec::new(),
+            waiters: Waiters::default(),
             shutdown: None,
             reporter: DropReporter::new(DROP_REPORT_EVERY),
         }
@@ -203,7 +201,7 @@ impl Worker {
                 next_flush = now + self.settings.interval;
                 self.report_drops(false);
             }
-            let urgent = !self.waiters.is_empty() || self.shutdown.is_some();
+            let urgent = self.waiters.any_flush() || self.shutdown.is_some();
             let idle_sender = sending.is_none() && self.ready.is_empty();
             let eager =
                 self.batcher.size() >= EAGER_BYTES.min(self.batcher.negotiated().max_payload / 2);
@@ -214,7 +212,7 @@ impl Worker {
                 sending = self.start_next();
             }
             self.answer_waiters();
-            if let Some((deadline, _)) = &self.shutdown {
+            if let Some(deadline) = &self.shutdown {
                 let idle = sending.is_none()
                     && self.ready.is_empty()
                     && self.batcher.is_empty()
@@ -224,7 +222,7 @@ impl Worker {
                     return;
                 }
             }
-            let shutdown_at = self.shutdown.as_ref().map(|(d, _)| *d);
+            let shutdown_at = self.shutdown;
             tokio::select! {
                 biased;
                 (outcome, body) = poll(&mut sending) => {
@@ -259,6 +257,7 @@ impl Worker {
                 break;
             };
             n += 1;
+            let seq = self.taken;
             self.taken += 1;
             spans_taken += self.io.shared.took(&item);
             let mut app_heap = false;
@@ -268,10 +267,10 @@ impl Worker {
                     app_heap = WorkerIo::recyclable(&chunk.spans)
                         && chunk.spans.iter().any(SpanData::owns_heap);
                     let (spans, root) = chunk.finalize_in_place();
-                    self.batcher.push(spans, root)
+                    self.batcher.push(spans, root, seq)
                 }
                 Queued::Encoded(e) => {
-                    let pushed = self.batcher.push_encoded(&e.bytes, e.spans);
+                    let pushed = self.batcher.push_encoded(&e.bytes, e.spans, seq);
                     self.io.recycle_bytes(e.bytes);
                     pushed
                 }
@@ -282,7 +281,7 @@ impl Worker {
                 self.io.recycle(buffer, app_heap);
             }
             if let Some(spans) = pushed.too_large {
-                self.drop_resolved(DropReason::TooLarge, 1, spans);
+                self.drop_resolved(DropReason::TooLarge, 1, spans, seq);
                 warn_once(
                     "writer:too_large",
                     format_args!(
@@ -335,6 +334,7 @@ impl Worker {
             traces,
             spans,
             chunks,
+            first_seq,
         } = payload;
         self.in_flight = Some(InFlight {
             version,
@@ -342,6 +342,7 @@ impl Worker {
             spans,
             bytes: body.len() as u64,
             chunks,
+            first_seq,
         });
         debug!(
             "sending {traces} trace(s), {spans} span(s), {} bytes to {}",
@@ -358,9 +359,22 @@ impl Worker {
         }))
     }
 
-    fn drop_resolved(&mut self, reason: DropReason, traces: u64, spans: u64) {
+    /// Counts `traces` dropped, the first of them chunk number `first_seq`.
+    fn drop_resolved(&mut self, reason: DropReason, traces: u64, spans: u64, first_seq: u64) {
         self.io.shared.counters.dropped(reason, traces, spans);
-        self.resolved += traces;
+        if traces > 0 {
+            self.waiters.dropped(first_seq);
+        }
+    }
+
+    /// The sequence number of the oldest chunk not yet sent or dropped (the next one to be
+    /// taken when there is none).
+    fn oldest_pending(&self) -> u64 {
+        let queued = self.ready.iter().map(|p| p.first_seq);
+        queued
+            .chain(self.in_flight.as_ref().map(|f| f.first_seq))
+            .chain(self.batcher.first_seq())
+            .fold(self.taken, u64::min)
     }
 
     fn handle(&mut self, outcome: Outcome) {
@@ -386,7 +400,6 @@ impl Worker {
                     .shared
                     .counters
                     .sent(sent.traces, sent.spans, sent.bytes);
-                self.resolved += sent.traces;
                 if let Some(rates) = rates {
                     self.rates.update(rates);
                 }
@@ -407,7 +420,12 @@ impl Worker {
                 }
             }
             Outcome::Rejected { status, reason } => {
-                self.drop_resolved(DropReason::Rejected, sent.traces, sent.spans);
+                self.drop_resolved(
+                    DropReason::Rejected,
+                    sent.traces,
+                    sent.spans,
+                    sent.first_seq,
+                );
                 warn_once(
                     &format!("writer:rejected:{status}"),
                     format_args!(
@@ -420,7 +438,12 @@ impl Worker {
             Outcome::Fallback { status } => self.fall_back(sent, status),
             Outcome::Failed { reason } => {
                 self.set_agent_ok(false);
-                self.drop_resolved(DropReason::SendFailed, sent.traces, sent.spans);
+                self.drop_resolved(
+                    DropReason::SendFailed,
+                    sent.traces,
+                    sent.spans,
+                    sent.first_seq,
+                );
                 debug!("dropped {} trace(s): {reason}", sent.traces);
                 warn_once(
                     "writer:send_failed",
@@ -447,6 +470,7 @@ impl Worker {
             traces: sent.traces,
             spans: sent.spans,
             chunks: sent.chunks,
+            first_seq: sent.first_seq,
         });
         queue.extend(self.ready.drain(..));
         self.ready_bytes = 0;
@@ -458,13 +482,17 @@ impl Worker {
             }
             match payload.chunks {
                 Some(chunks) => {
-                    let (payloads, (traces, spans)) = reencode(chunks, negotiated);
+                    let (payloads, (traces, spans)) =
+                        reencode(chunks, negotiated, payload.first_seq);
                     self.queue(payloads);
-                    if traces > 0 {
-                        self.drop_resolved(DropReason::TooLarge, traces, spans);
-                    }
+                    self.drop_resolved(DropReason::TooLarge, traces, spans, payload.first_seq);
                 }
-                None => self.drop_resolved(DropReason::Rejected, payload.traces, payload.spans),
+                None => self.drop_resolved(
+                    DropReason::Rejected,
+                    payload.traces,
+                    payload.spans,
+                    payload.first_seq,
+                ),
             }
         }
     }
@@ -525,67 +553,69 @@ impl Worker {
         match msg {
             Some(Control::Flush { reply }) => {
                 let target = self.taken + self.io.chunks.len() as u64;
-                self.waiters.push((target, reply));
+                self.waiters.flush(target, reply);
             }
             Some(Control::Shutdown { deadline, reply }) => {
                 self.io.wait_for_exports(deadline);
-                self.shutdown = Some((deadline, Some(reply)));
+                let target = self.taken + self.io.chunks.len() as u64;
+                self.waiters.shutdown(target, reply);
+                self.shutdown = Some(deadline);
             }
             None => {
                 // The writer is gone without a shutdown request: stop with its default wait.
                 if self.shutdown.is_none() {
                     let deadline = crate::clock::deadline_after(self.settings.shutdown_timeout);
-                    self.shutdown = Some((deadline, None));
+                    self.shutdown = Some(deadline);
                 }
             }
         }
     }
 
     fn answer_waiters(&mut self) {
-        let resolved = self.resolved;
-        self.waiters.retain(|(target, reply)| {
-            if resolved >= *target {
-                let _ = reply.try_send(true);
-                false
-            } else {
-                true
-            }
-        });
+        if self.waiters.any_flush() {
+            let oldest = self.oldest_pending();
+            self.waiters.answer(oldest);
+        }
     }
 
     /// Stops: counts whatever is left as dropped (`shutdown`) and answers everyone.
     fn finish(&mut self, was_sending: bool) {
-        let resolved_before = self.resolved;
         if was_sending && let Some(sent) = self.in_flight.take() {
-            self.drop_resolved(DropReason::Shutdown, sent.traces, sent.spans);
+            self.drop_resolved(
+                DropReason::Shutdown,
+                sent.traces,
+                sent.spans,
+                sent.first_seq,
+            );
         }
         let ready: Vec<Payload> = self.ready.drain(..).collect();
         self.ready_bytes = 0;
         for p in ready {
-            self.drop_resolved(DropReason::Shutdown, p.traces, p.spans);
+            self.drop_resolved(DropReason::Shutdown, p.traces, p.spans, p.first_seq);
         }
+        let first = self.batcher.first_seq();
         let (traces, spans) = self.batcher.discard();
-        self.drop_resolved(DropReason::Shutdown, traces, spans);
+        if let Some(first) = first {
+            self.drop_resolved(DropReason::Shutdown, traces, spans, first);
+        }
         let mut left_spans = 0;
+        let mut left = 0;
+        let first_left = self.taken;
         for item in self.io.chunks.try_iter() {
             left_spans += self.io.shared.took(&item);
-            self.taken += 1;
+            left += 1;
             self.io
                 .shared
                 .counters
                 .dropped(DropReason::Shutdown, 1, item.spans());
-            self.resolved += 1;
+        }
+        self.taken += left;
+        if left > 0 {
+            self.waiters.dropped(first_left);
         }
         self.io.shared.taken(left_spans);
-        let all_sent = self.resolved == resolved_before;
-        self.answer_waiters();
-        for (_, reply) in self.waiters.drain(..) {
-            let _ = reply.try_send(false);
-        }
+        self.waiters.finish(self.taken);
         self.report_drops(true);
-        if let Some((_, Some(reply))) = self.shutdown.take() {
-            let _ = reply.try_send(all_sent);
-        }
     }
 
     fn report_drops(&mut self, force: bool) {
