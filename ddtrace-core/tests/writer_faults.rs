@@ -810,3 +810,23 @@ fn a_flush_is_not_ended_by_a_later_trace_dropped_first() {
         "answered only once its trace was delivered"
     );
 }
+
+/// An agent that takes traces but cannot answer `/info` is asked again after a growing wait,
+/// not after every payload.
+#[test]
+fn a_failing_info_is_not_asked_again_after_every_payload() {
+    let agent = FakeAgent::start("not json", vec![]);
+    let (tracer, _) = new_tracer(config(&agent.url()));
+    agent.wait_for("/info", 1);
+    for i in 0..10 {
+        trace_flushed(&tracer, &format!("t{i}"), 1);
+    }
+    assert_all_sent(&tracer, 10, 10);
+    let info = agent
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/info")
+        .count();
+    // The first, then at most one per backoff step (1 s, 2 s, ...) while the test runs.
+    assert!(info <= 3, "{info} /info requests for 10 payloads");
+}

@@ -327,11 +327,25 @@ impl ConfigBuilder {
             .startup_logs
             .unwrap_or_else(|| r.bool("DD_TRACE_STARTUP_LOGS", false));
         let agent = r.agent(self.agent_url, self.agent_host, self.agent_port);
-        let agent_timeout = self.agent_timeout.unwrap_or_else(|| {
+        let code_timeout = self.agent_timeout.filter(|t| {
+            if t.is_zero() {
+                r.reject(
+                    "agent_timeout",
+                    "0s",
+                    format!(
+                        "every request would time out; using {}s",
+                        DEFAULT_AGENT_TIMEOUT.as_secs_f64()
+                    ),
+                );
+            }
+            !t.is_zero()
+        });
+        let agent_timeout = code_timeout.unwrap_or_else(|| {
+            // At least a millisecond: a smaller value rounds to no time at all.
             r.parse::<f64>(
                 "DD_TRACE_AGENT_TIMEOUT_SECONDS",
-                |s| s.is_finite() && *s > 0.0 && *s < 3600.0,
-                "a positive number of seconds",
+                |s| s.is_finite() && *s >= 0.001 && *s < 3600.0,
+                "a number of seconds from 0.001 to 3600",
             )
             .map(Duration::from_secs_f64)
             .unwrap_or(DEFAULT_AGENT_TIMEOUT)

@@ -573,3 +573,24 @@ fn service_env_and_version_tags_are_the_settings_when_nothing_else_sets_them() {
         "the builder's tag wins over DD_TAGS"
     );
 }
+
+#[test]
+fn an_agent_timeout_too_small_to_wait_warns_and_falls_back() {
+    for tiny in ["1e-12", "0.0009", "0"] {
+        let c = build(&[("DD_TRACE_AGENT_TIMEOUT_SECONDS", tiny)]);
+        assert_eq!(c.agent_timeout(), DEFAULT_AGENT_TIMEOUT, "{tiny}");
+        assert_eq!(c.warnings()[0].value, tiny);
+    }
+    let c = build(&[("DD_TRACE_AGENT_TIMEOUT_SECONDS", "0.001")]);
+    assert_eq!(c.agent_timeout(), Duration::from_millis(1));
+    let map: HashMap<&str, &str> = [("DD_TRACE_AGENT_TIMEOUT_SECONDS", "7")].into();
+    let c = Config::builder()
+        .agent_timeout(Duration::ZERO)
+        .build_from(&map);
+    assert_eq!(
+        c.agent_timeout(),
+        Duration::from_secs(7),
+        "the next source applies"
+    );
+    assert_eq!(c.warnings()[0].variable, "agent_timeout");
+}

@@ -39,6 +39,10 @@ const DRAIN_BUDGET: usize = 1024;
 const EAGER_BYTES: usize = 1024 * 1024;
 /// Drops are summarised at most this often.
 const DROP_REPORT_EVERY: Duration = Duration::from_secs(60);
+/// After a failed `/info`, the first wait before asking again (once a payload went through).
+const INFO_BACKOFF_MIN: Duration = Duration::from_secs(1);
+/// The longest wait between two `/info` attempts while it keeps failing.
+const INFO_BACKOFF_MAX: Duration = Duration::from_secs(300);
 
 type Pending<T> = Option<Pin<Box<dyn Future<Output = T>>>>;
 
@@ -81,6 +85,9 @@ pub(crate) fn run(io: WorkerIo, transport: Transport, rates: Arc<AgentRates>, se
     };
     let worker = Worker::new(io, Arc::new(transport), rates, settings);
     runtime.block_on(worker.run());
+    // Everything is answered: do not wait for a blocking task (a DNS lookup stuck in the
+    // resolver) to end, or `shutdown` would wait for it when it joins this thread.
+    runtime.shutdown_background();
 }
 
 /// Without a runtime: answer every request with `false` and count everything as dropped.
@@ -121,8 +128,13 @@ struct Worker {
     info: Option<AgentInfo>,
     /// The first `/info` attempt has not answered yet: encoding waits for it.
     info_first: bool,
-    /// The last `/info` attempt failed: try again once the agent answers.
+    /// The last `/info` attempt failed: try again once the agent answers, not before
+    /// `info_retry_at`.
     info_failed: bool,
+    info_retry_at: Instant,
+    /// The wait before the next `/info` attempt after one more failure (doubles up to
+    /// [`INFO_BACKOFF_MAX`]).
+    info_backoff: Duration,
     info_requested: bool,
     v05_refused: bool,
     v05_confirmed: bool,
@@ -167,6 +179,8 @@ impl Worker {
             info: None,
             info_first: true,
             info_failed: false,
+            info_retry_at: Instant::now(),
+            info_backoff: INFO_BACKOFF_MIN,
             info_requested: true,
             v05_refused: false,
             v05_confirmed: false,
@@ -414,7 +428,9 @@ impl Worker {
                     }
                     self.agent_state = Some(state);
                 }
-                if self.info_failed {
+                // An agent that takes traces but not `/info` (an old one, a proxy) is asked
+                // again after a growing wait, not after every payload.
+                if self.info_failed && Instant::now() >= self.info_retry_at {
                     self.info_failed = false;
                     self.info_requested = true;
                 }
@@ -538,12 +554,19 @@ impl Worker {
                 debug!("agent /info: {info:?}");
                 self.info = Some(info);
                 self.info_failed = false;
+                self.info_backoff = INFO_BACKOFF_MIN;
                 self.agent_ok = true;
             }
             Err(e) => {
                 self.agent_ok = false;
-                debug!("agent /info unavailable ({e}); using v0.4 defaults until it answers");
+                debug!(
+                    "agent /info unavailable ({e}); using v0.4 defaults until it answers \
+                     (asked again in {:?} at the earliest)",
+                    self.info_backoff
+                );
                 self.info_failed = true;
+                self.info_retry_at = Instant::now() + self.info_backoff;
+                self.info_backoff = (self.info_backoff * 2).min(INFO_BACKOFF_MAX);
             }
         }
         self.renegotiate();
