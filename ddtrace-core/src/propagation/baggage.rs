@@ -76,9 +76,10 @@ fn percent_decode(s: &str) -> String {
 
 /// Reads the `baggage` header; empty when absent or malformed.
 pub(crate) fn extract(carrier: &dyn Extractor) -> TagMap<String> {
-    let Some(header) = carrier.get_key(&BAGGAGE).filter(|h| !h.is_empty()) else {
+    let Some(header) = carrier.get_list(&BAGGAGE).filter(|h| !h.is_empty()) else {
         return TagMap::new();
     };
+    let header: &str = &header;
     let mut out = TagMap::new();
     let mut total = 0usize;
     let items: Vec<&str> = header.split(',').collect();

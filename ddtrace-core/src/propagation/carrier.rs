@@ -9,6 +9,7 @@
 //! faster than by its text overrides [`Extractor::get_key`] and [`Injector::set_key`], as the
 //! `http::HeaderMap` one does; the others need only `get` and `set`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
@@ -72,6 +73,14 @@ pub trait Extractor {
     /// looks up the [`http_name`](HeaderKey::http_name) instead of parsing the text).
     fn get_key(&self, key: &HeaderKey) -> Option<&str> {
         self.get(key.as_str())
+    }
+
+    /// Every value of the list header `key` (`tracestate`, `baggage`), joined with `,`: HTTP
+    /// lets a list arrive over several header lines, meaning one comma-separated value. By
+    /// default the one value [`get_key`](Self::get_key) finds; a carrier that holds repeated
+    /// headers overrides it (the `http::HeaderMap` one does).
+    fn get_list(&self, key: &HeaderKey) -> Option<Cow<'_, str>> {
+        self.get_key(key).map(Cow::Borrowed)
     }
 }
 
@@ -154,6 +163,23 @@ impl Extractor for http::HeaderMap {
         // Looked up by the prepared name: a `&str` is parsed (and a copy lowercased) first.
         http::HeaderMap::get(self, key.http_name()).and_then(|v| v.to_str().ok())
     }
+
+    fn get_list(&self, key: &HeaderKey) -> Option<Cow<'_, str>> {
+        let mut values = self
+            .get_all(key.http_name())
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        let first = values.next()?;
+        let Some(second) = values.next() else {
+            return Some(Cow::Borrowed(first));
+        };
+        let mut joined = format!("{first},{second}");
+        for v in values {
+            joined.push(',');
+            joined.push_str(v);
+        }
+        Some(Cow::Owned(joined))
+    }
 }
 
 impl Injector for http::HeaderMap {
@@ -202,6 +228,10 @@ impl<T: Extractor + ?Sized> Extractor for &T {
 
     fn get_key(&self, key: &HeaderKey) -> Option<&str> {
         (**self).get_key(key)
+    }
+
+    fn get_list(&self, key: &HeaderKey) -> Option<Cow<'_, str>> {
+        (**self).get_list(key)
     }
 }
 

@@ -820,3 +820,35 @@ fn propagator_from_config_and_http_header_map() {
     assert_eq!(e.propagation_error.as_deref(), Some("extract_max_size"));
     assert_eq!(e.context.unwrap().trace_id, TraceId(9));
 }
+
+#[test]
+fn list_headers_over_several_lines_are_one_list() {
+    let p = only_styles(&[PropagationStyle::TraceContext, PropagationStyle::Baggage]);
+    let mut h = http::HeaderMap::new();
+    h.insert(
+        "traceparent",
+        http::HeaderValue::from_static("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+    );
+    h.append(
+        "tracestate",
+        http::HeaderValue::from_static("rojo=00f067aa0ba902b7"),
+    );
+    h.append("tracestate", http::HeaderValue::from_static("dd=s:2;o:rum"));
+    h.append("baggage", http::HeaderValue::from_static("a=1"));
+    h.append("baggage", http::HeaderValue::from_static("b=2,c=3"));
+    let e = p.extract(&h).unwrap();
+    let ctx = e.context.unwrap();
+    assert_eq!(
+        ctx.tracestate.as_deref(),
+        Some("dd=s:2;o:rum,rojo=00f067aa0ba902b7"),
+        "both lines' members, ours first"
+    );
+    assert_eq!(
+        ctx.sampling_priority,
+        Some(2),
+        "the dd member of the second line"
+    );
+    assert_eq!(ctx.origin.as_deref(), Some("rum"));
+    let items: Vec<(&str, &str)> = e.baggage.iter().map(|(k, v)| (k, v.as_str())).collect();
+    assert_eq!(items, [("a", "1"), ("b", "2"), ("c", "3")]);
+}

@@ -239,11 +239,12 @@ pub(crate) fn extract(carrier: &dyn Extractor) -> Option<StyleContext> {
         ..StyleContext::default()
     };
     let Some(raw_ts) = carrier
-        .get_key(&TRACESTATE)
+        .get_list(&TRACESTATE)
         .filter(|t| !t.trim().is_empty())
     else {
         return Some(ctx);
     };
+    let raw_ts: &str = &raw_ts;
     let members = limited_members(raw_ts);
     // Usually the header is already what the limits keep: then it is kept as it came.
     let ts = if joins_to(&members, raw_ts) {
