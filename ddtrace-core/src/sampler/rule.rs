@@ -5,7 +5,9 @@
 //! local root when every pattern it has matches; the first matching rule wins. Tag patterns are
 //! matched against the string tag (meta), else against the numeric tag (metrics): an integral
 //! number as an integer (`200`), any other number only by a pattern of wildcards alone (as the
-//! reference does).
+//! reference does). A JSON number or boolean as a tag pattern is the text such a tag is matched
+//! as: `200` and `200.0` are `"200"`; `true` and `false` are `"1"` and `"0"`, the metrics a
+//! bool tag becomes.
 
 use serde_json::Value;
 
@@ -192,8 +194,15 @@ fn parse_rule(item: &Value) -> Result<SamplingRule, String> {
             for (k, v) in tags {
                 let p = match v {
                     Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
-                    Value::Bool(b) => if *b { "True" } else { "False" }.to_owned(),
+                    // As a span's tag of that value is matched: an integral number as an
+                    // integer (`200.0` is `200`), a bool as the metric it becomes.
+                    Value::Number(n) => match n.as_f64() {
+                        Some(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e18 => {
+                            format!("{}", f as i64)
+                        }
+                        _ => n.to_string(),
+                    },
+                    Value::Bool(b) => if *b { "1" } else { "0" }.to_owned(),
                     other => return Err(format!("tags.{k} {other} is not a string")),
                 };
                 rule = rule.tag(k, &p);
@@ -232,6 +241,31 @@ mod tests {
         assert!(rules.is_empty());
         assert!(problems[0].contains("invalid JSON"));
         assert_eq!(parse_sampling_rules("{}").1.len(), 1);
+    }
+
+    #[test]
+    fn json_numbers_and_bools_match_the_tags_of_that_value() {
+        let (rules, problems) = parse_sampling_rules(
+            r#"[{"tags":{"status":200.0,"flag":true,"off":false},"sample_rate":0}]"#,
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let rule = &rules[0];
+        let meta: TagMap<Str> = TagMap::new();
+        let mut metrics: TagMap<f64> = TagMap::new();
+        // What `set_tag("status", 200)`, `set_tag("flag", true)`, `set_tag("off", false)` store.
+        metrics.insert("status", 200.0);
+        metrics.insert("flag", 1.0);
+        metrics.insert("off", 0.0);
+        let matches = |metrics: &TagMap<f64>| {
+            rule.matches(&SamplingInput {
+                meta: &meta,
+                metrics,
+                ..SamplingInput::new(TraceId(1), "svc", "op", "r")
+            })
+        };
+        assert!(matches(&metrics));
+        metrics.insert("flag", 0.0);
+        assert!(!matches(&metrics));
     }
 
     #[test]
