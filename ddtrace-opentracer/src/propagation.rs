@@ -12,15 +12,16 @@
 //! | `ot-baggage-<key>` | always, one per item, key and value percent-encoded | always, every key with the prefix |
 //!
 //! Errors: a carrier with no trace context gives `SpanContextNotFound` (even with baggage);
-//! one whose trace header (`x-datadog-trace-id`, `traceparent`, `x-b3-traceid` or `b3`) is
-//! present but yields no context gives `SpanContextCorrupted`.
+//! one whose trace header of an extracted style (`x-datadog-trace-id`, `traceparent`,
+//! `x-b3-traceid` or `b3`) is present but yields no context gives `SpanContextCorrupted`. The
+//! header of a style not extracted is ignored (`SpanContextNotFound`).
 //!
 //! `TextMap` compares keys exactly; `HttpHeaders` ignores ASCII case.
 
 use std::sync::Arc;
 
 use ddtrace_core::TagMap;
-use ddtrace_core::propagation::Propagator;
+use ddtrace_core::propagation::{PropagationStyle, Propagator};
 use opentracing_api::{CarrierError, ExtractError, Extractor, InjectError, Injector};
 
 use crate::context::{Baggage, SpanContext};
@@ -28,8 +29,17 @@ use crate::context::{Baggage, SpanContext};
 /// The prefix of OpenTracing baggage keys.
 pub(crate) const OT_BAGGAGE_PREFIX: &str = "ot-baggage-";
 
-/// The trace headers whose presence, without a decoded context, means a corrupted carrier.
-const TRACE_HEADERS: [&str; 4] = ["x-datadog-trace-id", "traceparent", "x-b3-traceid", "b3"];
+/// The trace header of a style whose presence, without a decoded context, means a corrupted
+/// carrier (when that style is extracted: another style's header is just not ours to read).
+fn trace_header(style: PropagationStyle) -> Option<&'static str> {
+    match style {
+        PropagationStyle::Datadog => Some("x-datadog-trace-id"),
+        PropagationStyle::TraceContext => Some("traceparent"),
+        PropagationStyle::B3Multi => Some("x-b3-traceid"),
+        PropagationStyle::B3 => Some("b3"),
+        PropagationStyle::Baggage => None,
+    }
+}
 
 /// An OpenTracing injector as a ddtrace-core one; remembers the first refusal.
 struct InjectAdapter<'a> {
@@ -120,9 +130,11 @@ pub(crate) fn extract(
     let extracted = propagator.extract(&adapter);
     let Some(mut remote) = extracted.and_then(|e| e.context) else {
         return Err(
-            match TRACE_HEADERS
+            match propagator
+                .extract_styles()
                 .iter()
-                .find_map(|h| Some((*h, adapter.lookup(h)?)))
+                .filter_map(|&style| trace_header(style))
+                .find_map(|h| Some((h, adapter.lookup(h)?)))
             {
                 Some((header, value)) => ExtractError::SpanContextCorrupted(format!(
                     "no valid trace context in {header}: {value:?}"

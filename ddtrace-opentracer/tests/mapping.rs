@@ -817,3 +817,30 @@ fn through_the_type_erased_tracer_a_service_set_later_reaches_children() {
         "a context taken before the change keeps the service it had"
     );
 }
+
+#[test]
+fn a_header_of_a_style_not_extracted_is_not_a_corrupted_carrier() {
+    // Default styles: datadog, tracecontext, baggage; B3 is not read.
+    let (tracer, _collector) = tracer();
+    let b3: HashMap<String, String> = HashMap::from([
+        (
+            "x-b3-traceid".to_string(),
+            "80f198ee56343ba864fe8b2a57d3eff7".to_string(),
+        ),
+        (
+            "b3".to_string(),
+            "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1".to_string(),
+        ),
+    ]);
+    assert_eq!(
+        tracer.extract(TextMap, &b3).unwrap_err(),
+        ExtractError::SpanContextNotFound
+    );
+    // A malformed header of an extracted style still is.
+    let bad: HashMap<String, String> =
+        HashMap::from([("traceparent".to_string(), "00-zz".to_string())]);
+    assert!(matches!(
+        tracer.extract(TextMap, &bad),
+        Err(ExtractError::SpanContextCorrupted(_))
+    ));
+}
