@@ -209,7 +209,7 @@ impl Drop for BaggageGuard {
 /// baggage of the activated OpenTracing span with that id, else of the most recently
 /// activated OpenTracing span of the same trace (the nearest OpenTracing ancestor of a span
 /// ddtrace-core started under it).
-fn baggage_for(core: &ddtrace_core::SpanContext) -> Arc<Baggage> {
+pub(crate) fn baggage_for(core: &ddtrace_core::SpanContext) -> Arc<Baggage> {
     if let Some(remote) = core.as_remote() {
         if remote.baggage.is_empty() {
             return empty_baggage();

@@ -89,12 +89,14 @@
 )]
 
 pub mod binary;
+mod carry;
 mod config;
 mod context;
 mod propagation;
 mod span;
 mod tracer;
 
+pub use carry::{InCurrentContext, in_current_context, with_current_context};
 pub use config::Config;
 pub use context::SpanContext;
 pub use span::{

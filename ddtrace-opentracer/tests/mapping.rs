@@ -844,3 +844,60 @@ fn a_header_of_a_style_not_extracted_is_not_a_corrupted_carrier() {
         Err(ExtractError::SpanContextCorrupted(_))
     ));
 }
+
+/// Polls `future` to completion on the calling thread (it must not wait on anything).
+fn run_to_completion<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+#[test]
+fn baggage_crosses_threads_and_tasks_with_the_context() {
+    let (tracer, collector) = tracer();
+    let mut parent = tracer.start_span("parent");
+    parent.set_baggage_item("tenant", "acme");
+    let scope = tracer.activate(&parent);
+    let on_thread = std::thread::spawn(ddtrace_opentracer::with_current_context({
+        let tracer = tracer.clone();
+        move || {
+            let child = tracer.start_span("thread.child");
+            let tenant = child.baggage_item("tenant").map(str::to_owned);
+            child.finish();
+            tenant
+        }
+    }));
+    let task = ddtrace_opentracer::in_current_context({
+        let tracer = tracer.clone();
+        async move {
+            let child = tracer.start_span("task.child");
+            let tenant = child.baggage_item("tenant").map(str::to_owned);
+            child.finish();
+            tenant
+        }
+    });
+    let in_task = std::thread::spawn(move || run_to_completion(task));
+    assert_eq!(on_thread.join().unwrap().as_deref(), Some("acme"));
+    assert_eq!(in_task.join().unwrap().as_deref(), Some("acme"));
+    // Outside them, a thread starts with nothing active.
+    let bare = std::thread::spawn({
+        let tracer = tracer.clone();
+        move || {
+            tracer
+                .start_span("bare")
+                .baggage_item("tenant")
+                .map(str::to_owned)
+        }
+    });
+    assert_eq!(bare.join().unwrap(), None);
+    drop(scope);
+    let parent_id = parent.context().dd_span_id().unwrap();
+    parent.finish();
+    for name in ["thread.child", "task.child"] {
+        assert_eq!(span(&collector, name).parent_id, parent_id, "{name}");
+    }
+}
