@@ -86,7 +86,7 @@ impl Tracer {
     /// Delivers every finished trace, waiting at most `timeout`; returns `true` when all the
     /// traces finished before the call and not yet sent were delivered in time, `false` when
     /// the time ran out or one of them was dropped (the agent refused it, sending failed, it
-    /// was too large: [`stats`](Self::stats) counts why).
+    /// was too large: [`ddtrace_core::Tracer::stats`] counts why).
     pub fn flush(&self, timeout: Duration) -> bool {
         self.core.flush(timeout)
     }
