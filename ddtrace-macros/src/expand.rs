@@ -110,6 +110,20 @@ fn expand_fn(args: &TraceArgs, function: ItemFn) -> syn::Result<TokenStream> {
         Some(err) => err.value,
         None => returns_result(&sig.output),
     };
+    if record_err
+        && sig.asyncness.is_none()
+        && let Some(attr) = outer_attrs
+            .iter()
+            .find(|a| a.path().is_ident("track_caller"))
+    {
+        return Err(Error::new_spanned(
+            attr,
+            "#[trace] records an `Err` return by running the body in a closure, which \
+             `#[track_caller]` does not reach (panics would point into this function): \
+             add `err = false` to #[trace] to keep the caller's location (an `Err` then \
+             does not mark the span), or remove `#[track_caller]`",
+        ));
+    }
     let body = Body {
         krate: &krate,
         span_args,

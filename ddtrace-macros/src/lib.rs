@@ -544,7 +544,10 @@ use proc_macro::TokenStream;
 /// - In synchronous functions with error recording, the body runs inside a
 ///   `move` closure called once: `self` and the arguments are moved into it
 ///   (which is invisible to the body), and `return` inside the body returns
-///   from that closure, as intended.
+///   from that closure, as intended. `#[track_caller]` does not reach into a
+///   closure, so on such a function it is a compile error: add `err = false`
+///   (no closure then; the caller's location is kept) or drop
+///   `#[track_caller]`.
 #[proc_macro_attribute]
 pub fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);

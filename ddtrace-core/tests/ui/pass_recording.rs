@@ -78,6 +78,19 @@ fn find<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
         .unwrap_or_else(|| panic!("no span {name} in {spans:#?}"))
 }
 
+/// `#[track_caller]` still works where no closure is needed: no `Result`, or `err = false`.
+#[trace]
+#[track_caller]
+fn called_from() -> u32 {
+    std::panic::Location::caller().line()
+}
+
+#[trace(err = false)]
+#[track_caller]
+fn checked_from() -> Result<u32, NoBread> {
+    Ok(std::panic::Location::caller().line())
+}
+
 fn main() {
     let collector = Collector::new();
     let config = Config::builder()
@@ -131,4 +144,9 @@ fn main() {
     assert!(block_on(deliver(0)).is_err());
     let spans = collector.spans();
     assert!(find(&spans, "sandwich.deliver").error, "{spans:#?}");
+
+    collector.clear();
+    assert_eq!(called_from(), line!());
+    assert_eq!(checked_from().unwrap(), line!());
+    assert_eq!(collector.spans().len(), 2);
 }
