@@ -452,6 +452,11 @@ impl ActiveSpan {
 /// let guard = tracer.trace("op");
 /// std::thread::spawn(move || drop(guard));
 /// ```
+///
+/// Do not hold one across an `.await`: in a future that need not be `Send` (a current-thread
+/// runtime, `spawn_local`) the compiler allows it, and while the future waits the span stays
+/// active for the other tasks polled on the thread. Use [`Instrument`](crate::Instrument) or
+/// `#[trace]` on the `async fn`.
 #[must_use = "the span finishes as soon as the guard is dropped; bind it: `let _span = ...`"]
 #[derive(Debug)]
 pub struct SpanGuard {
