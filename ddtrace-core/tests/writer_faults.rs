@@ -772,6 +772,7 @@ fn requests_carry_the_protocol_headers() {
     assert!(h["datadog-meta-lang-version"].starts_with("1."), "{h:?}");
     assert_eq!(h["datadog-meta-tracer-version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(h["datadog-client-computed-top-level"], "yes");
+    assert_eq!(h["datadog-send-real-http-status"], "true");
     assert_eq!(h["x-datadog-test-session-token"], "fault-token");
 }
 

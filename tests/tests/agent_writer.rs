@@ -109,6 +109,7 @@ fn assert_headers(requests: &[RecordedRequest], path: &str, session: &Session) {
             Some(env!("CARGO_PKG_VERSION"))
         );
         assert_eq!(r.header("Datadog-Client-Computed-Top-Level"), Some("yes"));
+        assert_eq!(r.header("Datadog-Send-Real-Http-Status"), Some("true"));
         assert_eq!(
             r.header("X-Datadog-Test-Session-Token"),
             Some(session.token())

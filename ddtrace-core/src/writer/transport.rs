@@ -16,6 +16,7 @@
 //! | `Datadog-Meta-Lang-Version` | the rustc version that built the tracer |
 //! | `Datadog-Meta-Tracer-Version` | this crate's version |
 //! | `Datadog-Client-Computed-Top-Level` | `yes` (the tracer sets `_dd.top_level`) |
+//! | `Datadog-Send-Real-Http-Status` | `true`: an overloaded agent answers 429 (retried, then counted), not a 200 that drops the traces |
 //! | `Datadog-Container-ID` | when found in `/proc/self/cgroup` |
 //! | `X-Datadog-Test-Session-Token` | when configured (`DD_TEST_SESSION_TOKEN`) |
 
@@ -96,6 +97,7 @@ pub(crate) fn static_headers(
         ("Datadog-Meta-Lang-Version", RUSTC_VERSION.to_owned()),
         ("Datadog-Meta-Tracer-Version", TRACER_VERSION.to_owned()),
         ("Datadog-Client-Computed-Top-Level", "yes".to_owned()),
+        ("Datadog-Send-Real-Http-Status", "true".to_owned()),
     ];
     if let Some(id) = container_id {
         headers.push(("Datadog-Container-ID", id.to_owned()));
@@ -400,6 +402,7 @@ mod tests {
                 "Datadog-Meta-Lang-Version",
                 "Datadog-Meta-Tracer-Version",
                 "Datadog-Client-Computed-Top-Level",
+                "Datadog-Send-Real-Http-Status",
                 "Datadog-Container-ID",
                 "X-Datadog-Test-Session-Token",
             ]
@@ -409,9 +412,10 @@ mod tests {
         assert!(headers[2].1.starts_with("1."), "{}", headers[2].1);
         assert_eq!(headers[3].1, env!("CARGO_PKG_VERSION"));
         assert_eq!(headers[4].1, "yes");
-        assert_eq!(headers[5].1, "cid");
-        assert_eq!(headers[6].1, "tok");
-        assert_eq!(static_headers(None, None).len(), 5);
+        assert_eq!(headers[5].1, "true");
+        assert_eq!(headers[6].1, "cid");
+        assert_eq!(headers[7].1, "tok");
+        assert_eq!(static_headers(None, None).len(), 6);
         for (name, _) in headers {
             assert_eq!(
                 HeaderName::from_static_lowercase(name).as_str(),
