@@ -332,7 +332,9 @@ macro_rules! span_methods {
             $self.with_open(move |s| s.data.links.push(link));
         }
 
-        /// Adds a timestamped event (now) with attributes.
+        /// Adds a timestamped event (now) with attributes. An array attribute whose values
+        /// are not all of one scalar type is sent as its JSON text (the agent takes arrays of
+        /// one type only).
         pub fn add_event<K: Into<Str>>(
             $($ref)* $self,
             name: impl Into<Str>,

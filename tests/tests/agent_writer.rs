@@ -503,3 +503,57 @@ fn the_agents_rates_decide_later_traces() {
     );
     assert_all_sent(&tracer, 6, 6);
 }
+
+/// The agent's /info says it takes span events: they go in the native `span_events` field
+/// (not meta `events`), typed; an array whose values differ in type, which the agent refuses,
+/// goes as its JSON text.
+#[test]
+fn span_events_are_native_and_typed() {
+    use ddtrace_core::AttributeValue as A;
+    let agent = start_agent(TestAgent::builder());
+    let session = agent.session().unwrap();
+    let tracer = build(config(&agent.url(), &session));
+    let span_id = {
+        let root = tracer.trace("with.events");
+        root.add_event(
+            "exception",
+            [
+                ("message", A::String("boom".into())),
+                ("count", A::Int(3)),
+                ("codes", A::Array(vec![A::Int(4), A::Int(5)])),
+                ("mixed", A::Array(vec![A::Int(1), A::String("y".into())])),
+            ],
+        );
+        root.span_id()
+    };
+    assert!(tracer.flush(WAIT));
+    let traces = session.wait_for_traces(1, WAIT).unwrap();
+    assert_eq!(session.trace_check_failures().unwrap(), None);
+    let span = &traces[0][0];
+    assert_eq!(span["span_id"], span_id);
+    assert!(span["meta"].get("events").is_none(), "{span}");
+    let events = span["span_events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{span}");
+    assert_eq!(events[0]["name"], "exception");
+    let attributes = &events[0]["attributes"];
+    assert_eq!(
+        attributes["message"],
+        serde_json::json!({"type": 0, "string_value": "boom"})
+    );
+    assert_eq!(
+        attributes["count"],
+        serde_json::json!({"type": 2, "int_value": 3})
+    );
+    assert_eq!(
+        attributes["codes"],
+        serde_json::json!({"type": 4, "array_value": {"values": [
+            {"type": 2, "int_value": 4},
+            {"type": 2, "int_value": 5},
+        ]}})
+    );
+    assert_eq!(
+        attributes["mixed"],
+        serde_json::json!({"type": 0, "string_value": "[1,\"y\"]"})
+    );
+    assert_all_sent(&tracer, 1, 1);
+}

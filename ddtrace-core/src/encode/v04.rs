@@ -188,10 +188,13 @@ impl V04Encoder {
         }
     }
 
-    /// `{type: 4, array_value: {values: [..]}}` for an array, a scalar any-value otherwise.
+    /// `{type: 4, array_value: {values: [..]}}` for an array of one scalar type, a scalar
+    /// any-value otherwise. The agent refuses an array whose values differ in type (the test
+    /// agent fails the whole payload): such an array, or one holding arrays, is sent as its
+    /// JSON text, a string value.
     fn write_any_value(&mut self, w: &mut Vec<u8>, value: &AttributeValue) {
         match value {
-            AttributeValue::Array(items) => {
+            AttributeValue::Array(items) if one_scalar_type(items) => {
                 put_map_len(w, 2);
                 put_raw(w, &K_TYPE);
                 put_uint(w, any_value_type::ARRAY);
@@ -207,8 +210,8 @@ impl V04Encoder {
         }
     }
 
-    /// `{type: n, <kind>_value: v}`. The wire has no nested arrays: an array inside an array is
-    /// sent as its JSON text, as a string value.
+    /// `{type: n, <kind>_value: v}`. An array here (nested, or of mixed types) is sent as its
+    /// JSON text, as a string value.
     fn write_scalar_value(&mut self, w: &mut Vec<u8>, value: &AttributeValue) {
         put_map_len(w, 2);
         put_raw(w, &K_TYPE);
@@ -242,6 +245,17 @@ impl V04Encoder {
             }
         }
     }
+}
+
+/// Whether `items` are scalars of one type (an empty array is).
+fn one_scalar_type(items: &[AttributeValue]) -> bool {
+    let Some(first) = items.first() else {
+        return true;
+    };
+    !matches!(first, AttributeValue::Array(_))
+        && items
+            .iter()
+            .all(|i| std::mem::discriminant(i) == std::mem::discriminant(first))
 }
 
 fn write_links(w: &mut Vec<u8>, links: &[SpanLink]) {

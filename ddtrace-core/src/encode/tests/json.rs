@@ -54,7 +54,7 @@ fn full_chunk_parses_back() {
                 {
                     "name": "exception",
                     "time_unix_nano": 1_700_000_000_000_000_001_u64,
-                    "attributes": {"s": "x", "b": true, "i": -2, "d": 0.5, "arr": [1, "y", [false]]},
+                    "attributes": {"s": "x", "b": true, "i": -2, "d": 0.5, "ints": [1, 2], "arr": [1, "y", [false]]},
                 },
             ],
         })

@@ -68,6 +68,10 @@ fn typed_event() -> SpanEvent {
         ("i", AttributeValue::Int(-2)),
         ("d", AttributeValue::Double(0.5)),
         (
+            "ints",
+            AttributeValue::Array(vec![AttributeValue::Int(1), AttributeValue::Int(2)]),
+        ),
+        (
             "arr",
             AttributeValue::Array(vec![
                 AttributeValue::Int(1),

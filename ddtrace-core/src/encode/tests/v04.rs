@@ -271,11 +271,12 @@ fn native_events_keep_existing_events_tag_and_type_every_value() {
                 "b": {"type": 1, "bool_value": true},
                 "i": {"type": 2, "int_value": -2},
                 "d": {"type": 3, "double_value": 0.5},
-                "arr": {"type": 4, "array_value": {"values": [
+                "ints": {"type": 4, "array_value": {"values": [
                     {"type": 2, "int_value": 1},
-                    {"type": 0, "string_value": "y"},
-                    {"type": 0, "string_value": "[false]"},
+                    {"type": 2, "int_value": 2},
                 ]}},
+                // The agent takes arrays of one type only: a mixed one is its JSON text.
+                "arr": {"type": 0, "string_value": "[1,\"y\",[false]]"},
             },
         }])
     );
@@ -292,7 +293,7 @@ fn json_events_use_plain_values() {
         json!([{
             "name": "exception",
             "time_unix_nano": 1_700_000_000_000_000_001_u64,
-            "attributes": {"s": "x", "b": true, "i": -2, "d": 0.5, "arr": [1, "y", [false]]},
+            "attributes": {"s": "x", "b": true, "i": -2, "d": 0.5, "ints": [1, 2], "arr": [1, "y", [false]]},
         }])
     );
 }
