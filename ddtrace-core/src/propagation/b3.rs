@@ -18,14 +18,15 @@ static SAMPLED: HeaderKey = HeaderKey::new("x-b3-sampled");
 static FLAGS: HeaderKey = HeaderKey::new("x-b3-flags");
 static SINGLE: HeaderKey = HeaderKey::new("b3");
 
-/// A B3 trace id: 16 or 32 hex digits, non-zero.
+/// A B3 trace id: 16 or 32 hex digits whose low 64 bits are not all zero (Datadog sends them
+/// as the trace id, and 0 is no trace).
 fn parse_trace_id(raw: &str) -> Option<TraceId> {
     if (raw.len() != 16 && raw.len() != 32) || !raw.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     u128::from_str_radix(raw, 16)
         .ok()
-        .filter(|v| *v != 0)
+        .filter(|v| *v as u64 != 0)
         .map(TraceId)
 }
 

@@ -51,7 +51,7 @@ pub(crate) fn parse_traceparent(tp: &str) -> Result<Traceparent, &'static str> {
             lower_hex(span, 16),
             lower_hex(flags, 2),
         )
-        && trace_id != 0
+        && trace_id as u64 != 0
         && span_id != 0
     {
         return Ok(Traceparent {
@@ -86,6 +86,10 @@ pub(crate) fn parse_traceparent(tp: &str) -> Result<Traceparent, &'static str> {
     let (span_id, flags) = (span_id as u64, flags as u8);
     if trace_id == 0 {
         return Err("all-zero trace id");
+    }
+    if trace_id as u64 == 0 {
+        // Valid W3C, but Datadog sends the low 64 bits as the trace id, and 0 is no trace.
+        return Err("the low 64 bits of the trace id are zero (Datadog cannot send it)");
     }
     if span_id == 0 {
         return Err("all-zero parent id");
