@@ -1,8 +1,9 @@
 //! The tracer's own diagnostics: warnings always, debug lines when `DD_TRACE_DEBUG` is on.
 //!
 //! Lines go to standard error prefixed with `ddtrace`, so a service's own logs stay untouched.
-//! A warning about the same subject (a configuration variable, a dropped-traces summary, ...) is
-//! printed once per process, however often it recurs: [`warn_once`].
+//! A warning about the same subject (a configuration value, a refused payload, ...) is printed
+//! once per process, however often it recurs: [`warn_once`]. The dropped-traces summary is the
+//! writer's own, at most once a minute and at shutdown.
 //!
 //! Tests and applications that want the lines elsewhere install a sink with [`set_log_sink`].
 

@@ -1,5 +1,6 @@
 //! Every example of the seed document (custom instrumentation with ddtrace), in Rust, with the
-//! exact spans it must produce. (The decorator examples live in `trace_macro.rs`.)
+//! exact spans it must produce. (The decorator examples are `tests/ui/pass_*.rs`, run by
+//! `macro_ui.rs`.)
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // test helpers may fail loudly
 

@@ -53,7 +53,7 @@ fn threads_inherit_context_only_when_asked() {
     assert_ne!(unrelated.trace_id, parent.trace_id);
 }
 
-/// Many threads tracing concurrently each build their own, complete trees.
+/// `Duration::MAX` means no limit (it used to overflow the deadline and panic).
 #[test]
 fn the_collector_waits_without_limit_for_spans_from_another_thread() {
     let (tracer, collector) = tracer_with(Config::builder());
@@ -64,6 +64,7 @@ fn the_collector_waits_without_limit_for_spans_from_another_thread() {
     worker.join().unwrap();
 }
 
+/// Many threads tracing concurrently each build their own, complete trees.
 #[test]
 fn concurrent_threads_build_separate_traces() {
     let (tracer, collector) = tracer_with(Config::builder());

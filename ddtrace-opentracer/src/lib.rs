@@ -71,11 +71,12 @@
 //!
 //! # Propagation
 //!
-//! * `TextMap` and `HttpHeaders`: the Datadog headers (`x-datadog-trace-id`,
-//!   `x-datadog-parent-id`, `x-datadog-sampling-priority`, `x-datadog-origin`,
-//!   `x-datadog-tags` with `_dd.p.tid`), and baggage both as `ot-baggage-<key>` and as a W3C
-//!   `baggage` header, percent-encoded. A carrier without `x-datadog-trace-id` gives
-//!   `SpanContextNotFound`; malformed identifiers give `SpanContextCorrupted`.
+//! * `TextMap` and `HttpHeaders`: the headers of the configured propagation styles
+//!   (`DD_TRACE_PROPAGATION_STYLE*`; by default `datadog,tracecontext,baggage`: the
+//!   `x-datadog-*` headers with `_dd.p.tid`, `traceparent`/`tracestate`, W3C `baggage`), plus
+//!   every baggage item as `ot-baggage-<key>`, percent-encoded. A carrier in which no extracted
+//!   style finds a context gives `SpanContextNotFound`; one whose trace header of an extracted
+//!   style is present but invalid gives `SpanContextCorrupted`.
 //! * `Binary`: the versioned encoding documented in [`binary`].
 //!
 //! # Global tracers

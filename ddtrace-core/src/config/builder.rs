@@ -345,7 +345,7 @@ impl ConfigBuilder {
             r.parse::<f64>(
                 "DD_TRACE_AGENT_TIMEOUT_SECONDS",
                 |s| s.is_finite() && *s >= 0.001 && *s < 3600.0,
-                "a number of seconds from 0.001 to 3600",
+                "a number of seconds, at least 0.001 and less than 3600",
             )
             .map(Duration::from_secs_f64)
             .unwrap_or(DEFAULT_AGENT_TIMEOUT)

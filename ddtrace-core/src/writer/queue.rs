@@ -2,8 +2,8 @@
 //! memory cap, the wake-up signal and the flush / shutdown requests.
 //!
 //! [`Front::export`] never locks, never blocks and does no I/O: it counts the chunk, reserves its
-//! spans against the cap with one atomic add, and `try_send`s it into a bounded crossbeam
-//! channel. The background thread does not sleep on that channel (a parked receiver would cost
+//! spans against the cap with one atomic add, and sends it into an unbounded crossbeam channel
+//! (the cap is what bounds it). The background thread does not sleep on that channel (a parked receiver would cost
 //! every `try_send` a futex wake-up); it wakes on its flush interval, on flush / shutdown
 //! requests, and on a [`Notify`] the application rings only when the buffer crosses its
 //! high-water mark, so bursts are drained promptly without a system call per trace.
