@@ -325,7 +325,9 @@ impl TraceState {
         // if more: traces of one shape then get their buffer once, not by doubling, and a
         // one-span trace one small allocation.
         let hint = LAST_CHUNK_LEN.try_with(Cell::get).unwrap_or(0);
-        let want = open.max(hint).max(1);
+        // Never more than a chunk holds before it is sent early (100,000 open futures of one
+        // trace must not reserve room for 100,000 finished spans each time).
+        let want = open.max(hint).clamp(1, self.flush_threshold().max(1));
         let mut spans = match self.tracer().and_then(|t| t.exporter.reuse_buffer()) {
             Some(mut recycled) if recycled.capacity() >= want => {
                 recycled.clear();

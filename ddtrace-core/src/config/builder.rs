@@ -323,6 +323,28 @@ impl ConfigBuilder {
                 )
                 .unwrap_or(DEFAULT_PARTIAL_FLUSH_MIN_SPANS),
         };
+        // An open trace holds at most this many finished spans, partial flush or not: a span
+        // that never finishes must not hold memory without bound.
+        let partial_flush_min_spans = if partial_flush_min_spans > MAX_BUFFERED_SPANS_PER_TRACE {
+            let (variable, shown) = match self.partial_flush_min_spans {
+                Some(n) => ("partial_flush_min_spans", n.to_string()),
+                None => (
+                    "DD_TRACE_PARTIAL_FLUSH_MIN_SPANS",
+                    partial_flush_min_spans.to_string(),
+                ),
+            };
+            r.reject(
+                variable,
+                &shown,
+                format!(
+                    "at most {MAX_BUFFERED_SPANS_PER_TRACE} (an open trace's limit); using \
+                     {MAX_BUFFERED_SPANS_PER_TRACE}"
+                ),
+            );
+            MAX_BUFFERED_SPANS_PER_TRACE
+        } else {
+            partial_flush_min_spans
+        };
         let startup_logs = self
             .startup_logs
             .unwrap_or_else(|| r.bool("DD_TRACE_STARTUP_LOGS", false));

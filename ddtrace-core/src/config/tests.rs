@@ -594,3 +594,19 @@ fn an_agent_timeout_too_small_to_wait_warns_and_falls_back() {
     );
     assert_eq!(c.warnings()[0].variable, "agent_timeout");
 }
+
+#[test]
+fn a_partial_flush_threshold_above_what_a_trace_may_hold_warns_and_is_capped() {
+    let c = build(&[("DD_TRACE_PARTIAL_FLUSH_MIN_SPANS", "100000000")]);
+    assert_eq!(c.partial_flush_min_spans(), MAX_BUFFERED_SPANS_PER_TRACE);
+    assert_eq!(c.warnings()[0].variable, "DD_TRACE_PARTIAL_FLUSH_MIN_SPANS");
+    assert_eq!(c.warnings()[0].value, "100000000");
+    let c = Config::builder()
+        .partial_flush_min_spans(MAX_BUFFERED_SPANS_PER_TRACE + 1)
+        .build_from(&HashMap::<&str, &str>::new());
+    assert_eq!(c.partial_flush_min_spans(), MAX_BUFFERED_SPANS_PER_TRACE);
+    assert_eq!(c.warnings()[0].variable, "partial_flush_min_spans");
+    let c = build(&[("DD_TRACE_PARTIAL_FLUSH_MIN_SPANS", "10000")]);
+    assert_eq!(c.partial_flush_min_spans(), 10_000);
+    assert!(c.warnings().is_empty());
+}
