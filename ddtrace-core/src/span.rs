@@ -363,12 +363,14 @@ macro_rules! span_methods {
             $self.with_open(move |s| s.data.events.push(event));
         }
 
-        /// Keeps the whole trace (priority 2, like the `manual.keep` tag).
+        /// Keeps the whole trace (priority 2, like the `manual.keep` tag). Ignored once the
+        /// decision has left the process (the context injected, or a partial chunk sent).
         pub fn keep_trace($($ref)* $self) {
             $self.with_open(|s| s.trace.set_priority(USER_KEEP, MECHANISM_MANUAL));
         }
 
-        /// Drops the whole trace (priority -1, like the `manual.drop` tag).
+        /// Drops the whole trace (priority -1, like the `manual.drop` tag). Ignored once the
+        /// decision has left the process (the context injected, or a partial chunk sent).
         pub fn drop_trace($($ref)* $self) {
             $self.with_open(|s| s.trace.set_priority(USER_REJECT, MECHANISM_MANUAL));
         }

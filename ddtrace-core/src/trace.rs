@@ -8,7 +8,7 @@
 //! finished, cannot hold memory without bound.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::config::MAX_BUFFERED_SPANS_PER_TRACE;
@@ -84,6 +84,20 @@ fn dm_only(dm: &str) -> Option<Arc<TagMap<Str>>> {
 
 /// No decision maker recorded (the priority came from upstream).
 const NO_MECHANISM: u8 = u8::MAX;
+/// In `TraceState::decision`: the decision has left the process and no longer changes.
+const DECISION_LOCKED: u64 = 1 << 40;
+
+fn pack_decision(priority: i32, mechanism: u8) -> u64 {
+    u64::from(priority as u32) | (u64::from(mechanism) << 32)
+}
+
+fn unpack_decision(word: u64) -> (i32, Option<u8>) {
+    let mechanism = match (word >> 32) as u8 {
+        NO_MECHANISM => None,
+        m => Some(m),
+    };
+    (word as u32 as i32, mechanism)
+}
 
 /// Sampling priority: the user asked to drop the trace.
 pub const USER_REJECT: i32 = -1;
@@ -185,8 +199,10 @@ pub(crate) struct TraceState {
     pub(crate) tracestate: Option<String>,
     /// Baggage received from upstream, re-injected downstream.
     pub(crate) baggage: Option<Arc<TagMap<String>>>,
-    priority: AtomicI32,
-    mechanism: AtomicU8,
+    /// The sampling decision in one word, so that it is read and changed whole: the priority
+    /// (low 32 bits), the decision maker (the next 8, [`NO_MECHANISM`] for none) and
+    /// [`DECISION_LOCKED`].
+    decision: AtomicU64,
     open: AtomicUsize,
     buf: Mutex<TraceBuf>,
 }
@@ -213,8 +229,10 @@ impl TraceState {
             propagation_tags: seed.propagation_tags,
             tracestate: seed.tracestate,
             baggage: seed.baggage,
-            priority: AtomicI32::new(seed.decision.priority),
-            mechanism: AtomicU8::new(seed.decision.mechanism.unwrap_or(NO_MECHANISM)),
+            decision: AtomicU64::new(pack_decision(
+                seed.decision.priority,
+                seed.decision.mechanism.unwrap_or(NO_MECHANISM),
+            )),
             open: AtomicUsize::new(1),
             buf: Mutex::new(TraceBuf {
                 finished: Vec::new(),
@@ -249,23 +267,53 @@ impl TraceState {
         self.open.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The sampling priority and the decision maker (if this process decided), read together.
+    pub(crate) fn decision(&self) -> (i32, Option<u8>) {
+        unpack_decision(self.decision.load(Ordering::Relaxed))
+    }
+
     /// The current sampling priority.
     pub(crate) fn priority(&self) -> i32 {
-        self.priority.load(Ordering::Relaxed)
+        self.decision().0
     }
 
     /// The decision maker, if this process decided.
     pub(crate) fn mechanism(&self) -> Option<u8> {
-        match self.mechanism.load(Ordering::Relaxed) {
-            NO_MECHANISM => None,
-            m => Some(m),
+        self.decision().1
+    }
+
+    /// Overrides the sampling decision (manual keep / drop), unless it has left the process
+    /// already (see [`lock_decision`](Self::lock_decision)): then the change is refused (a
+    /// debug line says so), so that every chunk and every downstream service see one decision.
+    pub(crate) fn set_priority(&self, priority: i32, mechanism: u8) {
+        let new = pack_decision(priority, mechanism);
+        let mut current = self.decision.load(Ordering::Relaxed);
+        loop {
+            if current & DECISION_LOCKED != 0 {
+                debug!(
+                    "trace {}: sampling priority {priority} ignored: the decision was already \
+                     propagated or sent ({})",
+                    self.trace_id,
+                    unpack_decision(current).0
+                );
+                return;
+            }
+            match self.decision.compare_exchange_weak(
+                current,
+                new,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(seen) => current = seen,
+            }
         }
     }
 
-    /// Overrides the sampling decision (manual keep / drop).
-    pub(crate) fn set_priority(&self, priority: i32, mechanism: u8) {
-        self.priority.store(priority, Ordering::Relaxed);
-        self.mechanism.store(mechanism, Ordering::Relaxed);
+    /// Fixes the decision for good: it is about to leave the process (injected into outgoing
+    /// headers, or sent with a partial chunk). Returns it.
+    pub(crate) fn lock_decision(&self) -> (i32, Option<u8>) {
+        unpack_decision(self.decision.fetch_or(DECISION_LOCKED, Ordering::Relaxed))
     }
 
     /// Records the sampler's decision: priority, decision maker and the rates it used.
@@ -289,7 +337,9 @@ impl TraceState {
 
     /// Priority, decision maker and, if any, the rates the decision used.
     fn record_decision(&self, priority: i32, mechanism: u8, rates: SamplingRates) {
-        self.set_priority(priority, mechanism);
+        // The sampler decides when the trace starts, before anything can have locked it.
+        self.decision
+            .store(pack_decision(priority, mechanism), Ordering::Relaxed);
         if rates.agent.is_some() || rates.rule.is_some() || rates.limit.is_some() {
             self.buf().rates = rates;
         }
@@ -482,13 +532,19 @@ impl TraceState {
         let Some(tracer) = self.tracer() else {
             return;
         };
+        // A partial chunk sends the decision while the trace goes on: it may not change after.
+        let (priority, mechanism) = if partial {
+            self.lock_decision()
+        } else {
+            self.decision()
+        };
         tracer.exporter.export(TraceChunk {
             spans,
             info: ChunkInfo {
                 trace_id: self.trace_id,
                 local_root_id: self.local_root_id,
-                priority: self.priority(),
-                mechanism: self.mechanism(),
+                priority,
+                mechanism,
                 origin: self.origin.clone(),
                 propagation_tags: self.propagation_tags.clone(),
                 rates,

@@ -229,6 +229,9 @@ impl Tracer {
         let propagator = &self.inner.propagator;
         match &context.inner {
             CtxInner::Local { trace, span_id, .. } => {
+                // The decision leaves the process with these headers: it may not change after
+                // (read below, once locked, it is the one sent).
+                trace.lock_decision();
                 let tags = context.propagation_tags();
                 let no_baggage = TagMap::new();
                 let ctx = InjectContext {

@@ -362,3 +362,55 @@ fn a_tracer_given_agent_rates_samples_by_them() {
     );
     assert_eq!(decision("kept"), (Some(1.0), Some("-1".into()), Some(1.0)));
 }
+
+/// Once the decision has left the process (injected downstream, or sent with a partial
+/// chunk), a manual keep or drop no longer changes it: downstream services and every chunk of
+/// the trace agree.
+#[test]
+fn the_decision_is_fixed_once_it_left_the_process() {
+    // Injected, then a manual keep: the trace stays at the priority sent downstream.
+    let (tracer, collector) = tracer_with(Config::builder().service("svc"));
+    {
+        let root = tracer.trace("client.request");
+        let mut out: HashMap<String, String> = HashMap::new();
+        assert!(tracer.inject_current(&mut out));
+        assert_eq!(out["x-datadog-sampling-priority"], "1");
+        root.keep_trace();
+        root.set_tag("manual.drop", true);
+    }
+    let spans = collector.spans();
+    let root = by_name(&spans, "client.request");
+    assert_eq!(root.metrics.get("_sampling_priority_v1"), Some(&1.0));
+    assert_eq!(meta(root, "_dd.p.dm"), Some("-0"));
+
+    // A partial chunk sent, then a manual drop: the last chunk keeps the first one's priority.
+    let (tracer, collector) =
+        tracer_with(Config::builder().service("svc").partial_flush_min_spans(2));
+    {
+        let mut root = tracer.span("long.job").start();
+        let parent = root.context().unwrap();
+        for _ in 0..2 {
+            tracer.span("step").child_of(&parent).start().finish();
+        }
+        assert_eq!(collector.chunks().len(), 1, "the partial chunk");
+        root.drop_trace();
+        root.finish();
+    }
+    let chunks = collector.chunks();
+    assert_eq!(chunks.len(), 2);
+    for chunk in &chunks {
+        let priorities: Vec<f64> = chunk
+            .iter()
+            .filter_map(|s| s.metrics.get("_sampling_priority_v1").copied())
+            .collect();
+        assert_eq!(priorities, [1.0], "{chunk:#?}");
+    }
+
+    // Nothing left the process: a manual keep applies.
+    let (tracer, collector) = tracer_with(Config::builder().service("svc"));
+    tracer.trace("local.only").keep_trace();
+    let spans = collector.spans();
+    let root = by_name(&spans, "local.only");
+    assert_eq!(root.metrics.get("_sampling_priority_v1"), Some(&2.0));
+    assert_eq!(meta(root, "_dd.p.dm"), Some("-4"));
+}
