@@ -218,7 +218,9 @@ fn config(url: &str) -> ConfigBuilder {
     Config::builder()
         .service("fault-svc")
         .agent_url(url)
-        .agent_timeout(Duration::from_millis(300))
+        // Long enough that a busy machine never turns a prompt answer into a retry (the tests
+        // count retries exactly); the slow-agent test sets a short one.
+        .agent_timeout(Duration::from_secs(5))
 }
 
 fn build(builder: ConfigBuilder) -> Config {
@@ -393,7 +395,7 @@ fn transient_failures_are_retried_then_delivered() {
 #[test]
 fn a_slow_agent_times_out_and_is_retried() {
     let agent = FakeAgent::start(INFO_V04, vec![Reply::Slow(Duration::from_secs(2))]);
-    let (tracer, _) = new_tracer(config(&agent.url()));
+    let (tracer, _) = new_tracer(config(&agent.url()).agent_timeout(Duration::from_millis(300)));
     trace(&tracer, "slow", 1);
     assert!(tracer.flush(Duration::from_secs(10)));
     let s = tracer.stats();
@@ -648,7 +650,8 @@ fn a_stalled_agent_never_blocks_export() {
             .max_buffered_spans(100),
     );
     trace(&tracer, "held", 1);
-    assert!(!tracer.flush(Duration::from_millis(1)) || agent.trace_requests().len() == 1);
+    // The agent holds the request: the flush cannot have been answered yet.
+    assert!(!tracer.flush(Duration::from_millis(1)));
     agent.wait_for("/v0.4/traces", 1); // the first payload is now stuck in the server
     for i in 0..20_000 {
         trace(&tracer, if i % 2 == 0 { "even" } else { "odd" }, 1);
@@ -805,6 +808,8 @@ fn a_flush_is_not_ended_by_a_later_trace_dropped_first() {
         std::thread::sleep(Duration::from_millis(5));
     }
     agent.release();
+    // The huge trace may have been pending when the flush arrived (then it is the flush's own,
+    // and dropped): either answer is right, but only once the held trace was delivered.
     let (_, sent_when_answered) = flushing.join().unwrap();
     assert_eq!(
         sent_when_answered, 1,
@@ -816,6 +821,7 @@ fn a_flush_is_not_ended_by_a_later_trace_dropped_first() {
 /// not after every payload.
 #[test]
 fn a_failing_info_is_not_asked_again_after_every_payload() {
+    let started = Instant::now();
     let agent = FakeAgent::start("not json", vec![]);
     let (tracer, _) = new_tracer(config(&agent.url()));
     agent.wait_for("/info", 1);
@@ -828,6 +834,12 @@ fn a_failing_info_is_not_asked_again_after_every_payload() {
         .iter()
         .filter(|r| r.path == "/info")
         .count();
-    // The first, then at most one per backoff step (1 s, 2 s, ...) while the test runs.
-    assert!(info <= 3, "{info} /info requests for 10 payloads");
+    // The first, then at most one per backoff step (after 1 s, 3 s, 7 s, ...) in the time the
+    // test took, however slow the machine.
+    let elapsed = started.elapsed().as_secs_f64();
+    let allowed = 2 + (elapsed + 1.0).log2().floor() as usize;
+    assert!(
+        info <= allowed,
+        "{info} /info requests for 10 payloads in {elapsed:.1} s"
+    );
 }

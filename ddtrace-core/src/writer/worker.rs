@@ -132,6 +132,8 @@ struct Worker {
     /// `info_retry_at`.
     info_failed: bool,
     info_retry_at: Instant,
+    /// A payload could not be sent since the last delivery: the agent was unreachable.
+    sends_failed: bool,
     /// The wait before the next `/info` attempt after one more failure (doubles up to
     /// [`INFO_BACKOFF_MAX`]).
     info_backoff: Duration,
@@ -180,6 +182,7 @@ impl Worker {
             info_first: true,
             info_failed: false,
             info_retry_at: Instant::now(),
+            sends_failed: false,
             info_backoff: INFO_BACKOFF_MIN,
             info_requested: true,
             v05_refused: false,
@@ -428,9 +431,11 @@ impl Worker {
                     }
                     self.agent_state = Some(state);
                 }
-                // An agent that takes traces but not `/info` (an old one, a proxy) is asked
-                // again after a growing wait, not after every payload.
-                if self.info_failed && Instant::now() >= self.info_retry_at {
+                // An agent that was unreachable and answers again is asked at once; one that
+                // takes traces but not `/info` (an old one, a proxy) after a growing wait, not
+                // after every payload.
+                let came_back = std::mem::take(&mut self.sends_failed);
+                if self.info_failed && (came_back || Instant::now() >= self.info_retry_at) {
                     self.info_failed = false;
                     self.info_requested = true;
                 }
@@ -454,6 +459,7 @@ impl Worker {
             Outcome::Fallback { status } => self.fall_back(sent, status),
             Outcome::Failed { reason } => {
                 self.set_agent_ok(false);
+                self.sends_failed = true;
                 self.drop_resolved(
                     DropReason::SendFailed,
                     sent.traces,
