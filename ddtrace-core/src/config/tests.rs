@@ -485,6 +485,27 @@ fn agent_ca_cert_unset_by_default() {
 
 #[cfg(not(feature = "tls"))]
 #[test]
+fn an_https_agent_without_tls_warns_and_the_next_source_is_used() {
+    let c = build(&[
+        ("DD_TRACE_AGENT_URL", "https://agent.example:8126"),
+        ("DD_AGENT_HOST", "fallback"),
+    ]);
+    assert_eq!(
+        c.agent(),
+        &AgentEndpoint::Http {
+            url: "http://fallback:8126".into()
+        }
+    );
+    assert_eq!(c.warnings()[0].variable, "DD_TRACE_AGENT_URL");
+    assert!(
+        c.warnings()[0].message.contains("`tls` feature"),
+        "{:?}",
+        c.warnings()
+    );
+}
+
+#[cfg(not(feature = "tls"))]
+#[test]
 fn agent_ca_cert_without_tls_warns_and_is_ignored() {
     let c = build(&[("DD_TRACE_AGENT_CA_CERT", "/etc/ca.pem")]);
     assert_eq!(c.agent_ca_cert(), None);
