@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 
 use crate::config::Config;
 use crate::exporter::ChunkInfo;
-use crate::intern::intern;
+use crate::intern::{intern, intern_or_own};
 use crate::span_data::{SpanData, Str, TagMap};
 use crate::tag::{Stored, TagValue};
 use crate::versioned::{Cache, Versioned};
@@ -98,11 +98,11 @@ impl GlobalTags {
             .iter()
             .filter_map(|(k, v)| {
                 let value = match v.clone().into_stored() {
-                    Stored::Meta(s) => GlobalValue::Meta(Str::Borrowed(intern(&s))),
+                    Stored::Meta(s) => GlobalValue::Meta(intern_or_own(&s)),
                     Stored::Metric(m) => GlobalValue::Metric(m),
                     Stored::Rejected(_) => return None,
                 };
-                Some((Str::Borrowed(intern(k)), value))
+                Some((intern_or_own(k), value))
             })
             .collect();
         GlobalTags { set, stored }
