@@ -98,7 +98,8 @@ fn write_span_json(out: &mut String, span: &SpanData) {
     }
     if !span.events.is_empty() {
         out.push_str(",\"span_events\":");
-        write_events_json(out, &span.events);
+        // A line of its own, read by no agent: no meta limit.
+        write_events_json(out, &span.events, usize::MAX);
     }
     out.push('}');
 }
@@ -141,16 +142,42 @@ fn write_link_tail(out: &mut String, link: &SpanLink, flags: impl Fn(u32) -> u32
     }
 }
 
-/// Appends the meta `_dd.span_links` value for `links`: a JSON array of
-/// `{"trace_id":"<32 hex>","span_id":"<16 hex>","attributes":{..},"tracestate":"..","flags":N}`
-/// with `attributes`, `tracestate` and `flags` (the raw W3C flags) only when set, as dd-trace-py's
-/// `SpanLink.to_dict()` writes it.
-pub(crate) fn write_links_meta_json(out: &mut String, links: &[SpanLink]) {
+/// The longest meta value the agent keeps whole: it cuts longer ones (appending `...`), which
+/// would leave a JSON value unparsable, so the JSON meta values stay within it.
+pub(crate) const MAX_META_JSON_BYTES: usize = 25_000;
+
+/// Appends the items `write_item` writes as a JSON array of at most `limit` bytes: an item that
+/// would take the array past it is left out, with the ones after it.
+fn write_bounded_array<T>(
+    out: &mut String,
+    items: &[T],
+    limit: usize,
+    mut write_item: impl FnMut(&mut String, &T),
+) {
+    let start = out.len();
     out.push('[');
-    for (i, link) in links.iter().enumerate() {
+    for (i, item) in items.iter().enumerate() {
+        let mark = out.len();
         if i > 0 {
             out.push(',');
         }
+        write_item(out, item);
+        // One byte for the closing bracket.
+        if out.len() - start + 1 > limit {
+            out.truncate(mark);
+            break;
+        }
+    }
+    out.push(']');
+}
+
+/// Appends the meta `_dd.span_links` value for `links`: a JSON array of
+/// `{"trace_id":"<32 hex>","span_id":"<16 hex>","attributes":{..},"tracestate":"..","flags":N}`
+/// with `attributes`, `tracestate` and `flags` (the raw W3C flags) only when set, as dd-trace-py's
+/// `SpanLink.to_dict()` writes it; within [`MAX_META_JSON_BYTES`] (the links past it are left
+/// out).
+pub(crate) fn write_links_meta_json(out: &mut String, links: &[SpanLink]) {
+    write_bounded_array(out, links, MAX_META_JSON_BYTES, |out, link| {
         let _ = write!(
             out,
             "{{\"trace_id\":\"{:032x}\",\"span_id\":\"{:016x}\"",
@@ -158,19 +185,15 @@ pub(crate) fn write_links_meta_json(out: &mut String, links: &[SpanLink]) {
         );
         write_link_tail(out, link, |f| f);
         out.push('}');
-    }
-    out.push(']');
+    });
 }
 
 /// Appends the meta `events` value for `events`: a JSON array of
 /// `{"name":"..","time_unix_nano":N,"attributes":{..}}` (`attributes` only when non-empty) with
-/// plain JSON attribute values.
-pub(crate) fn write_events_json(out: &mut String, events: &[SpanEvent]) {
-    out.push('[');
-    for (i, event) in events.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
+/// plain JSON attribute values, of at most `limit` bytes (the events past it are left out):
+/// [`MAX_META_JSON_BYTES`] for the agent's meta.
+pub(crate) fn write_events_json(out: &mut String, events: &[SpanEvent], limit: usize) {
+    write_bounded_array(out, events, limit, |out, event| {
         out.push_str("{\"name\":");
         push_json_str(out, &event.name);
         out.push_str(",\"time_unix_nano\":");
@@ -188,8 +211,7 @@ pub(crate) fn write_events_json(out: &mut String, events: &[SpanEvent]) {
             out.push('}');
         }
         out.push('}');
-    }
-    out.push(']');
+    });
 }
 
 /// Appends an attribute value as plain JSON (string, bool, number or array).

@@ -146,7 +146,7 @@ impl V04Encoder {
             }
             if json_events {
                 self.scratch.clear();
-                json::write_events_json(&mut self.scratch, &span.events);
+                json::write_events_json(&mut self.scratch, &span.events, json::MAX_META_JSON_BYTES);
                 put_raw(w, &K_EVENTS);
                 put_str(w, &self.scratch);
             }

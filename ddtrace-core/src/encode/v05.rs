@@ -219,7 +219,7 @@ impl V05Payload {
         }
         if has_events {
             self.scratch.clear();
-            json::write_events_json(&mut self.scratch, &span.events);
+            json::write_events_json(&mut self.scratch, &span.events, json::MAX_META_JSON_BYTES);
             put_uint(w, u64::from(table.intern(EVENTS_META_KEY)));
             put_uint(w, u64::from(table.intern(&self.scratch)));
         }

@@ -338,3 +338,36 @@ fn a_chunk_encoded_into_a_used_buffer_is_the_same_bytes() {
         assert_eq!(used, fresh);
     }
 }
+
+/// The agent cuts meta values past 25,000 bytes, which would leave the JSON unparsable: the
+/// events that do not fit are left out, the rest stays valid JSON.
+#[test]
+fn meta_events_stay_within_the_agents_meta_value_limit() {
+    let mut span = minimal_span();
+    for i in 0..3 {
+        span.events.push(SpanEvent {
+            name: format!("e{i}").into(),
+            time_unix_nano: 1,
+            attributes: [(
+                "blob",
+                crate::AttributeValue::String("x".repeat(10_000).into()),
+            )]
+            .into_iter()
+            .collect(),
+        });
+    }
+    let decoded = decode(&encode(&span, EncodeOptions::new()));
+    let raw = decoded["meta"]["events"].as_str().unwrap();
+    assert!(raw.len() <= 25_000, "{}", raw.len());
+    let events: Value = serde_json::from_str(raw).unwrap();
+    let names: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["e0", "e1"]);
+    // Natively (no meta limit) all three go.
+    let decoded = decode(&encode(&span, NATIVE));
+    assert_eq!(decoded["span_events"].as_array().unwrap().len(), 3);
+}

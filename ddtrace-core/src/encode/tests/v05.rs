@@ -267,3 +267,23 @@ fn static_strings_take_the_cache_and_agree_with_owned_ones() {
     assert_eq!(table.intern_str(&Str::Borrowed(statics[5])), 1);
     assert_eq!(table.len(), 2);
 }
+
+/// Span links in meta `_dd.span_links` stay within the agent's 25,000-byte meta value limit.
+#[test]
+fn meta_links_stay_within_the_agents_meta_value_limit() {
+    let mut span = minimal_span();
+    for i in 0..5 {
+        span.links.push(SpanLink {
+            trace_id: TraceId::from(u128::from(i + 1)),
+            span_id: i + 1,
+            tracestate: "x".repeat(6_000).into(),
+            ..SpanLink::default()
+        });
+    }
+    let payload = decode(&encode(&[&[span]]));
+    let meta = meta_of(&payload.0, &payload.1[0][0]);
+    let raw = &meta["_dd.span_links"];
+    assert!(raw.len() <= 25_000, "{}", raw.len());
+    let links: Value = serde_json::from_str(raw).unwrap();
+    assert_eq!(links.as_array().unwrap().len(), 4);
+}
