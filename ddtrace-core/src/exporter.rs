@@ -121,7 +121,8 @@ pub trait Exporter: Send + Sync + 'static {
     /// allocated it takes that thread's allocator lock, which the application thread then has
     /// to wake. It may drop the spans that own no heap memory ([`SpanData::owns_heap`]) on its
     /// own thread first, sparing the application that work, as the agent writer does. Must not
-    /// block (it runs on the span hot path).
+    /// block (it runs on the span hot path), nor call into the tracer: it may run while the
+    /// tracer holds a trace's lock.
     fn reuse_buffer(&self) -> Option<Vec<SpanData>> {
         None
     }

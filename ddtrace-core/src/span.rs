@@ -813,6 +813,11 @@ impl RootSpan {
             _ => {}
         }
         let stored = value.into_stored();
+        if let Stored::Rejected(why) = stored {
+            // Said here, holding no lock (a log sink is user code).
+            debug!("tag {key:?} on the local root ignored: {why}");
+            return;
+        }
         let stored2 = stored.clone();
         let key2 = key.clone();
         self.update(

@@ -347,22 +347,30 @@ impl TraceState {
 
     /// Applies a root-span change made from a thread that does not hold the root.
     pub(crate) fn update_root(&self, f: impl FnOnce(&mut RootUpdate<'_>)) {
-        let mut buf = self.buf();
-        let buf = &mut *buf;
-        if let Some(root) = buf
-            .finished
-            .iter_mut()
-            .find(|s| s.span_id == self.local_root_id)
-        {
-            f(&mut RootUpdate::Finished(root));
-        } else if buf.root_finished {
+        let late = {
+            let mut buf = self.buf();
+            let buf = &mut *buf;
+            if let Some(root) = buf
+                .finished
+                .iter_mut()
+                .find(|s| s.span_id == self.local_root_id)
+            {
+                f(&mut RootUpdate::Finished(root));
+                false
+            } else if buf.root_finished {
+                true
+            } else {
+                let overlay = buf.overlay.get_or_insert_with(Box::default);
+                f(&mut RootUpdate::Pending(overlay));
+                false
+            }
+        };
+        // Logged without the lock: a log sink is user code, and may reach this trace.
+        if late {
             debug!(
                 "trace {}: the local root was already sent; a late change to it is dropped",
                 self.trace_id
             );
-        } else {
-            let overlay = buf.overlay.get_or_insert_with(Box::default);
-            f(&mut RootUpdate::Pending(overlay));
         }
     }
 
@@ -414,9 +422,7 @@ impl TraceState {
             let remaining = self.open.fetch_sub(1, Ordering::AcqRel).saturating_sub(1);
             self.ready(&mut buf, remaining)
         };
-        if let Some((spans, rates, partial)) = chunk {
-            self.export(spans, rates, partial);
-        }
+        self.send(chunk);
     }
 
     /// Takes the finished spans of one thread's group of spans of this trace (see
@@ -434,9 +440,28 @@ impl TraceState {
             };
             self.ready(&mut buf, remaining)
         };
-        if let Some((spans, rates, partial)) = chunk {
-            self.export(spans, rates, partial);
+        self.send(chunk);
+    }
+
+    /// Exports what [`ready`](Self::ready) took, once the lock is released (the debug line
+    /// goes to a log sink, user code that may reach this trace).
+    fn send(&self, chunk: Option<(Vec<SpanData>, SamplingRates, bool)>) {
+        let Some((spans, rates, partial)) = chunk else {
+            return;
+        };
+        if partial
+            && !self
+                .tracer()
+                .is_some_and(|t| t.config.partial_flush_enabled)
+        {
+            debug!(
+                "trace {}: {} finished spans sent early while others are open (partial flush \
+                 is off; an open trace holds at most {MAX_BUFFERED_SPANS_PER_TRACE})",
+                self.trace_id,
+                spans.len()
+            );
         }
+        self.export(spans, rates, partial);
     }
 
     /// Closes a thread's group of this trace that holds the last reference to the trace. Then
@@ -507,17 +532,6 @@ impl TraceState {
         }
         if buf.finished.len() < self.flush_threshold() {
             return None;
-        }
-        if !self
-            .tracer()
-            .is_some_and(|t| t.config.partial_flush_enabled)
-        {
-            debug!(
-                "trace {}: {} finished spans held while {} are open; sending them early",
-                self.trace_id,
-                buf.finished.len(),
-                remaining
-            );
         }
         Some((std::mem::take(&mut buf.finished), buf.rates, true))
     }
