@@ -57,11 +57,20 @@ fn threads_inherit_context_only_when_asked() {
 #[test]
 fn the_collector_waits_without_limit_for_spans_from_another_thread() {
     let (tracer, collector) = tracer_with(Config::builder());
+    let (done, waited) = crossbeam_channel::bounded(1);
+    let waiter = std::thread::spawn(move || {
+        done.send(collector.wait_for_spans(1, std::time::Duration::MAX))
+            .unwrap();
+    });
     let worker = std::thread::spawn(move || drop(tracer.trace("late")));
-    let spans = collector.wait_for_spans(1, std::time::Duration::MAX);
+    // A watchdog, so that a wait that never ends fails the test instead of hanging it.
+    let spans = waited
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the wait did not end");
     assert_eq!(spans.len(), 1);
     assert_eq!(spans[0].name, "late");
     worker.join().unwrap();
+    waiter.join().unwrap();
 }
 
 /// Many threads tracing concurrently each build their own, complete trees.
