@@ -471,12 +471,23 @@ impl TraceState {
         let Some(state) = Arc::get_mut(&mut trace) else {
             return trace.absorb(spans, true, root);
         };
-        // The group was the trace's last open span.
-        *state.open.get_mut() = 0;
+        // The group is the trace's last open span, but for spans that threads which exited
+        // left open (leaked): those can never finish now.
+        let leaked = std::mem::replace(state.open.get_mut(), 0).saturating_sub(1);
         let buf = state.buf.get_mut().unwrap_or_else(|p| p.into_inner());
         buf.take_in(spans, root, state.local_root_id);
         let (finished, rates) = (std::mem::take(&mut buf.finished), buf.rates);
-        state.export(finished, rates, false);
+        if leaked > 0 {
+            if let Some(t) = state.tracer() {
+                t.stats.record_unfinished(leaked as u64);
+            }
+            debug!(
+                "trace {}: {leaked} span(s) were never finished; sending the {} that did",
+                state.trace_id,
+                finished.len()
+            );
+        }
+        state.export(finished, rates, leaked > 0);
         state.clear();
         Self::keep_spare(trace);
     }

@@ -433,3 +433,25 @@ fn trace_by_name_finds_its_parent_under_every_kind_of_active_entry() {
     assert_eq!((continued.trace_id.low(), continued.parent_id), (77, 88));
     assert_eq!(spans.len(), 10);
 }
+
+/// A span leaked on a thread that has exited is counted unfinished when the trace ends on
+/// another thread, whichever thread lets go of the trace last.
+#[test]
+fn a_span_leaked_on_an_exited_thread_is_counted_when_the_trace_ends() {
+    let (tracer, collector) = tracer_with(Config::builder());
+    let root = tracer.trace("root");
+    let worker = std::thread::spawn(ddtrace_core::with_current_context({
+        let tracer = tracer.clone();
+        move || {
+            drop(tracer.trace("finished.there"));
+            std::mem::forget(tracer.trace("leaked.there"));
+        }
+    }));
+    worker.join().unwrap();
+    drop(root);
+    assert_eq!(tracer.unfinished_spans(), 1);
+    let spans = collector.spans();
+    let mut names: Vec<&str> = spans.iter().map(|s| &*s.name).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["finished.there", "root"]);
+}
