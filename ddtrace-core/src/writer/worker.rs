@@ -622,11 +622,10 @@ impl Worker {
         for p in ready {
             self.drop_resolved(DropReason::Shutdown, p.traces, p.spans, p.first_seq);
         }
-        let first = self.batcher.first_seq();
+        // (No first chunk only when there is nothing to count.)
+        let first = self.batcher.first_seq().unwrap_or(0);
         let (traces, spans) = self.batcher.discard();
-        if let Some(first) = first {
-            self.drop_resolved(DropReason::Shutdown, traces, spans, first);
-        }
+        self.drop_resolved(DropReason::Shutdown, traces, spans, first);
         let mut left_spans = 0;
         let mut left = 0;
         let first_left = self.taken;
