@@ -434,7 +434,9 @@ fn an_occupied_fixed_port_fails_with_the_agent_output() {
     let port = taken.local_addr().unwrap().port();
     let error = TestAgent::builder()
         .port(port)
-        .startup_timeout(Duration::from_secs(3))
+        // Long: the agent exits as soon as it finds the port taken, however slow the machine
+        // is to get there (a short timeout would make this a start timeout instead).
+        .startup_timeout(Duration::from_secs(60))
         .start()
         .unwrap_err();
     let text = error.to_string();
