@@ -46,7 +46,8 @@ pub(crate) fn inject(context: &SpanContext, out: &mut Vec<u8>) -> Result<(), Inj
     buf.push(BINARY_VERSION);
     buf.extend_from_slice(&core.trace_id().0.to_be_bytes());
     buf.extend_from_slice(&core.span_id().to_be_bytes());
-    let priority = core.sampling_priority();
+    // Sent to another process: fixed from now on, as the other formats do.
+    let priority = core.fix_sampling_decision();
     buf.push(if priority.is_some() { HAS_PRIORITY } else { 0 });
     buf.extend_from_slice(&priority.unwrap_or(0).to_be_bytes());
     put_str(&mut buf, "origin", core.origin().unwrap_or(""))?;

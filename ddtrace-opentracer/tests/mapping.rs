@@ -901,3 +901,28 @@ fn baggage_crosses_threads_and_tasks_with_the_context() {
         assert_eq!(span(&collector, name).parent_id, parent_id, "{name}");
     }
 }
+
+#[test]
+fn a_decision_injected_in_any_format_is_fixed() {
+    for format in ["text", "binary"] {
+        let (tracer, collector) = tracer();
+        let mut root = tracer.start_span("root");
+        match format {
+            "text" => {
+                let mut map: HashMap<String, String> = HashMap::new();
+                tracer.inject(root.context(), TextMap, &mut map).unwrap();
+            }
+            _ => {
+                let mut bytes = Vec::new();
+                tracer.inject(root.context(), Binary, &mut bytes).unwrap();
+            }
+        }
+        root.set_tag(tags::SAMPLING_PRIORITY, 0);
+        root.finish();
+        assert_eq!(
+            span(&collector, "root").metrics.get(SAMPLING_PRIORITY_KEY),
+            Some(&1.0),
+            "{format}: the priority sent downstream stays"
+        );
+    }
+}
