@@ -57,13 +57,18 @@ fn diagnostics() {
     assert_eq!(warned.len(), 1, "{warned:?}");
     assert!(warned[0].1.contains("1e20"), "{}", warned[0].1);
 
-    // The startup line: the effective configuration as JSON.
+    // The startup line: the effective configuration as JSON; both switches from the
+    // environment (DD_TRACE_DEBUG turns debug lines on for the whole process).
+    let env: HashMap<&str, &str> = [
+        ("DD_TRACE_STARTUP_LOGS", "true"),
+        ("DD_TRACE_DEBUG", "true"),
+    ]
+    .into();
     let config = Config::builder()
         .service("diag-svc")
         .env("staging")
-        .startup_logs(true)
-        .debug(true)
-        .build_from(&HashMap::<&str, &str>::new());
+        .build_from(&env);
+    assert!(config.debug() && config.startup_logs());
     let collector = Collector::new();
     let tracer = Tracer::with_exporter(config, collector.clone());
     let startup = take();
