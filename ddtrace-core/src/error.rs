@@ -7,7 +7,6 @@
 //! backtrace. An application that replaces the panic hook afterwards still gets `error = 1` and a
 //! generic message.
 
-use crate::clock::Instant;
 use std::backtrace::{Backtrace, BacktraceStatus};
 use std::cell::RefCell;
 use std::fmt::Write as _;
@@ -61,13 +60,48 @@ impl ErrorInfo {
 struct PanicRecord {
     message: String,
     stack: String,
-    /// When the panic began: a span started after it (in a `Drop` run by the unwind) did not
-    /// see it leave its scope.
-    at: Instant,
 }
+
+/// At most this many spans started during an unwind are remembered per thread (one that
+/// is never finished stays listed; past the bound, such spans are marked like the others).
+const MAX_STARTED_IN_UNWIND: usize = 1024;
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<PanicRecord>> = const { RefCell::new(None) };
+    /// The spans this thread started while it was unwinding (code a `Drop` runs): a panic
+    /// already under way when they started is not leaving their scope. Cleared when a new
+    /// panic begins, which may leave it.
+    static STARTED_IN_UNWIND: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Remembers that span `span_id` starts while this thread unwinds (see `STARTED_IN_UNWIND`).
+#[cold]
+pub(crate) fn started_in_unwind(span_id: u64) {
+    let _ = STARTED_IN_UNWIND.try_with(|s| {
+        if let Ok(mut s) = s.try_borrow_mut()
+            && s.len() < MAX_STARTED_IN_UNWIND
+        {
+            s.push(span_id);
+        }
+    });
+}
+
+/// Whether span `span_id` started during the unwind under way; with `finished`, forgets it.
+fn was_started_in_unwind(span_id: u64, finished: bool) -> bool {
+    STARTED_IN_UNWIND
+        .try_with(|s| {
+            let Ok(mut s) = s.try_borrow_mut() else {
+                return false;
+            };
+            let Some(pos) = s.iter().position(|&id| id == span_id) else {
+                return false;
+            };
+            if finished {
+                s.swap_remove(pos);
+            }
+            true
+        })
+        .unwrap_or(false)
 }
 
 /// Installs the recording panic hook once per process, chained before the previous hook.
@@ -84,7 +118,6 @@ pub(crate) fn install_panic_hook() {
             } else {
                 "Box<dyn Any>".to_owned()
             };
-            let at = Instant::now();
             let mut stack = String::new();
             if let Some(loc) = info.location() {
                 let _ = writeln!(stack, "panicked at {loc}");
@@ -92,7 +125,13 @@ pub(crate) fn install_panic_hook() {
             let _ = write!(stack, "{}", Backtrace::force_capture());
             let _ = LAST_PANIC.try_with(|p| {
                 if let Ok(mut p) = p.try_borrow_mut() {
-                    *p = Some(PanicRecord { message, stack, at });
+                    *p = Some(PanicRecord { message, stack });
+                }
+            });
+            // A new panic: it may leave the scope of any span open now.
+            let _ = STARTED_IN_UNWIND.try_with(|s| {
+                if let Ok(mut s) = s.try_borrow_mut() {
+                    s.clear();
                 }
             });
             previous(info);
@@ -100,32 +139,31 @@ pub(crate) fn install_panic_hook() {
     });
 }
 
-/// The error of the panic this thread is unwinding from, for a span that started at
-/// `started`: `None` when the panic began after the span started (the span was started by
-/// code the unwind runs, and the panic is not leaving its scope).
-pub(crate) fn panic_through(started: Instant) -> Option<ErrorInfo> {
+/// The error of the panic this thread is unwinding from, for span `span_id` leaving a scope
+/// (`finished`: for good): `None` when the span was started by code the unwind runs (the
+/// panic is not leaving its scope).
+pub(crate) fn panic_through(span_id: u64, finished: bool) -> Option<ErrorInfo> {
+    if was_started_in_unwind(span_id, finished) {
+        return None;
+    }
     let recorded = LAST_PANIC
         .try_with(|p| {
             p.try_borrow().ok().and_then(|p| {
-                p.as_ref().map(|r| {
-                    (r.at >= started).then(|| ErrorInfo {
-                        kind: Str::Borrowed("panic"),
-                        message: r.message.clone(),
-                        stack: Some(r.stack.clone()),
-                    })
+                p.as_ref().map(|r| ErrorInfo {
+                    kind: Str::Borrowed("panic"),
+                    message: r.message.clone(),
+                    stack: Some(r.stack.clone()),
                 })
             })
         })
         .ok()
         .flatten();
     // Nothing recorded (the hook was replaced): the panic is taken to pass through.
-    recorded.unwrap_or_else(|| {
-        Some(ErrorInfo {
-            kind: Str::Borrowed("panic"),
-            message: "the thread panicked while this span was open".to_owned(),
-            stack: None,
-        })
-    })
+    Some(recorded.unwrap_or(ErrorInfo {
+        kind: Str::Borrowed("panic"),
+        message: "the thread panicked while this span was open".to_owned(),
+        stack: None,
+    }))
 }
 
 #[cfg(test)]
@@ -166,19 +204,20 @@ mod tests {
     #[test]
     fn panic_record_is_read_back_on_the_panicking_thread() {
         install_panic_hook();
-        let before = Instant::now();
         let r = std::panic::catch_unwind(|| {
-            struct Probe(Instant);
+            struct Probe;
             impl Drop for Probe {
                 fn drop(&mut self) {
-                    assert!(panic_through(Instant::now()).is_none(), "began before");
-                    let info = panic_through(self.0).unwrap();
+                    started_in_unwind(7);
+                    assert!(panic_through(7, false).is_none(), "started by the unwind");
+                    assert!(panic_through(7, true).is_none(), "until it finishes");
+                    let info = panic_through(8, true).unwrap();
                     assert_eq!(info.message, "Oups !");
                     assert_eq!(&*info.kind, "panic");
                     assert!(info.stack.unwrap().contains("error.rs"));
                 }
             }
-            let _p = Probe(before);
+            let _p = Probe;
             panic!("Oups !");
         });
         assert!(r.is_err());

@@ -134,12 +134,12 @@ pub(crate) fn mark_error(data: &mut SpanData, info: ErrorInfo) {
 }
 
 /// The duration from `started` to `end` in nanoseconds, marking the span as an error if it
-/// ends while a panic that began after its start unwinds the thread (one that began before
-/// ran the code that started the span, from a `Drop`, and is not leaving its scope).
+/// ends while the thread unwinds from a panic, unless the span started during that unwind
+/// (code a `Drop` runs: the panic is not leaving its scope).
 pub(crate) fn close(data: &mut SpanData, started: Instant, end: Instant) {
     if std::thread::panicking()
         && !data.error
-        && let Some(info) = error::panic_through(started)
+        && let Some(info) = error::panic_through(data.span_id, true)
     {
         mark_error(data, info);
     }
@@ -151,7 +151,7 @@ pub(crate) fn close(data: &mut SpanData, started: Instant, end: Instant) {
 fn mark_if_panic_leaves(open: &mut OpenSpan) {
     if std::thread::panicking()
         && !open.data.error
-        && let Some(info) = error::panic_through(open.started)
+        && let Some(info) = error::panic_through(open.data.span_id, false)
     {
         mark_error(&mut open.data, info);
     }

@@ -899,6 +899,10 @@ fn span_data(
     start: i64,
     name: Str,
 ) -> SpanData {
+    if std::thread::panicking() {
+        // Started by code the unwind runs: that panic is not leaving this span's scope.
+        crate::error::started_in_unwind(span_id);
+    }
     SpanData {
         trace_id,
         span_id,

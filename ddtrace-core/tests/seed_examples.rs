@@ -385,6 +385,24 @@ fn spans_started_by_the_unwind_itself_are_not_marked() {
     }
 }
 
+/// A panic re-raised with `resume_unwind` (as `JoinError::into_panic` users do) runs no panic
+/// hook; it still marks the spans it leaves.
+#[test]
+fn a_resumed_panic_marks_the_spans_it_leaves() {
+    let (tracer, collector) = tracer_with("svc");
+    let caught = std::panic::catch_unwind(|| panic!("in a task"));
+    let payload = caught.unwrap_err();
+    let resumed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _span = tracer.trace("awaits.the.task");
+        std::panic::resume_unwind(payload);
+    }));
+    assert!(resumed.is_err());
+    let spans = collector.spans();
+    let span = by_name(&spans, "awaits.the.task");
+    assert!(span.error);
+    assert_eq!(meta(span, "error.type"), Some("panic"));
+}
+
 /// `set_error(&e)` for any `std::error::Error`.
 #[test]
 fn set_error_from_std_error() {
