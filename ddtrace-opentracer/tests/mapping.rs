@@ -926,3 +926,15 @@ fn a_decision_injected_in_any_format_is_fixed() {
         );
     }
 }
+
+#[test]
+fn a_change_made_through_a_downcast_reaches_the_type_erased_context() {
+    let (tracer, _collector) = tracer();
+    let tracer = opentracing_api::BoxedTracer::new(tracer);
+    let mut span = tracer.start_span("erased");
+    assert_eq!(span.baggage_item("k"), None); // the erased context is made here
+    span.downcast_mut::<ddtrace_opentracer::Span>()
+        .unwrap()
+        .set_baggage_item("k", "v");
+    assert_eq!(span.baggage_item("k"), Some("v"));
+}

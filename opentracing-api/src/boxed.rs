@@ -182,6 +182,8 @@ impl BoxedSpan {
 
     /// The tracer's own span, mutably, if it is an `S`.
     pub fn downcast_mut<S: Span>(&mut self) -> Option<&mut S> {
+        // The caller may change the span through it: the erased context is made again.
+        self.context.take();
         let any: &mut dyn Any = &mut *self.inner;
         any.downcast_mut::<S>()
     }

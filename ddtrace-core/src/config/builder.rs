@@ -350,17 +350,18 @@ impl ConfigBuilder {
             .unwrap_or_else(|| r.bool("DD_TRACE_STARTUP_LOGS", false));
         let agent = r.agent(self.agent_url, self.agent_host, self.agent_port);
         let code_timeout = self.agent_timeout.filter(|t| {
-            if t.is_zero() {
+            let too_short = *t < Duration::from_millis(1);
+            if too_short {
                 r.reject(
                     "agent_timeout",
-                    "0s",
+                    &format!("{t:?}"),
                     format!(
-                        "every request would time out; using {}s",
+                        "under 1 ms every request would time out; using {}s",
                         DEFAULT_AGENT_TIMEOUT.as_secs_f64()
                     ),
                 );
             }
-            !t.is_zero()
+            !too_short
         });
         let agent_timeout = code_timeout.unwrap_or_else(|| {
             // At least a millisecond: a smaller value rounds to no time at all.

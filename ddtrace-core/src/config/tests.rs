@@ -610,14 +610,25 @@ fn an_agent_timeout_too_small_to_wait_warns_and_falls_back() {
     let c = build(&[("DD_TRACE_AGENT_TIMEOUT_SECONDS", "0.001")]);
     assert_eq!(c.agent_timeout(), Duration::from_millis(1));
     let map: HashMap<&str, &str> = [("DD_TRACE_AGENT_TIMEOUT_SECONDS", "7")].into();
+    for tiny in [
+        Duration::ZERO,
+        Duration::from_nanos(1),
+        Duration::from_micros(999),
+    ] {
+        let c = Config::builder().agent_timeout(tiny).build_from(&map);
+        assert_eq!(
+            c.agent_timeout(),
+            Duration::from_secs(7),
+            "{tiny:?}: the next source applies"
+        );
+    }
+    let c = Config::builder()
+        .agent_timeout(Duration::from_millis(1))
+        .build_from(&map);
+    assert_eq!(c.agent_timeout(), Duration::from_millis(1));
     let c = Config::builder()
         .agent_timeout(Duration::ZERO)
         .build_from(&map);
-    assert_eq!(
-        c.agent_timeout(),
-        Duration::from_secs(7),
-        "the next source applies"
-    );
     assert_eq!(c.warnings()[0].variable, "agent_timeout");
 }
 

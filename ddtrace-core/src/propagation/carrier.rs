@@ -165,10 +165,12 @@ impl Extractor for http::HeaderMap {
     }
 
     fn get_list(&self, key: &HeaderKey) -> Option<Cow<'_, str>> {
+        // An empty line adds no item (joined, it would make an empty one).
         let mut values = self
             .get_all(key.http_name())
             .iter()
-            .filter_map(|v| v.to_str().ok());
+            .filter_map(|v| v.to_str().ok())
+            .filter(|v| !v.trim().is_empty());
         let first = values.next()?;
         let Some(second) = values.next() else {
             return Some(Cow::Borrowed(first));

@@ -838,6 +838,7 @@ fn list_headers_over_several_lines_are_one_list() {
     );
     h.append("tracestate", http::HeaderValue::from_static("dd=s:2;o:rum"));
     h.append("baggage", http::HeaderValue::from_static("a=1"));
+    h.append("baggage", http::HeaderValue::from_static(""));
     h.append("baggage", http::HeaderValue::from_static("b=2,c=3"));
     let e = p.extract(&h).unwrap();
     let ctx = e.context.unwrap();
