@@ -355,10 +355,9 @@ impl ConfigBuilder {
                 r.reject(
                     "agent_timeout",
                     &format!("{t:?}"),
-                    format!(
-                        "under 1 ms every request would time out; using {}s",
-                        DEFAULT_AGENT_TIMEOUT.as_secs_f64()
-                    ),
+                    "under 1 ms every request would time out; ignored (the environment's \
+                     value or the default applies)"
+                        .into(),
                 );
             }
             !too_short
