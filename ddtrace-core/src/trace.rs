@@ -86,6 +86,11 @@ fn dm_only(dm: &str) -> Option<Arc<TagMap<Str>>> {
 const NO_MECHANISM: u8 = u8::MAX;
 /// In `TraceState::decision`: the decision has left the process and no longer changes.
 const DECISION_LOCKED: u64 = 1 << 40;
+/// In `TraceState::decision`: a manual drop (with [`DECISION_REFUSED_KEEP`], a keep) came
+/// after the decision was fixed and was ignored; reported when the trace is exported.
+const DECISION_REFUSED: u64 = 1 << 41;
+/// See [`DECISION_REFUSED`].
+const DECISION_REFUSED_KEEP: u64 = 1 << 42;
 
 fn pack_decision(priority: i32, mechanism: u8) -> u64 {
     u64::from(priority as u32) | (u64::from(mechanism) << 32)
@@ -284,18 +289,22 @@ impl TraceState {
 
     /// Overrides the sampling decision (manual keep / drop), unless it has left the process
     /// already (see [`lock_decision`](Self::lock_decision)): then the change is refused (a
-    /// debug line says so), so that every chunk and every downstream service see one decision.
+    /// debug line says so when the trace is exported), so that every chunk and every
+    /// downstream service see one decision.
     pub(crate) fn set_priority(&self, priority: i32, mechanism: u8) {
         let new = pack_decision(priority, mechanism);
         let mut current = self.decision.load(Ordering::Relaxed);
         loop {
             if current & DECISION_LOCKED != 0 {
-                debug!(
-                    "trace {}: sampling priority {priority} ignored: the decision was already \
-                     propagated or sent ({})",
-                    self.trace_id,
-                    unpack_decision(current).0
-                );
+                // Said when the trace is exported: a span's lock may be held here, and a log
+                // sink is user code that may reach that span.
+                let keep = if priority > 0 {
+                    DECISION_REFUSED_KEEP
+                } else {
+                    0
+                };
+                self.decision
+                    .fetch_or(DECISION_REFUSED | keep, Ordering::Relaxed);
                 return;
             }
             match self.decision.compare_exchange_weak(
@@ -307,6 +316,28 @@ impl TraceState {
                 Ok(_) => return,
                 Err(seen) => current = seen,
             }
+        }
+    }
+
+    /// The debug line for a manual keep or drop that came too late (see
+    /// [`set_priority`](Self::set_priority)), once; called holding no lock.
+    fn report_refused_decision(&self) {
+        let word = self.decision.fetch_and(
+            !(DECISION_REFUSED | DECISION_REFUSED_KEEP),
+            Ordering::Relaxed,
+        );
+        if word & DECISION_REFUSED != 0 {
+            let asked = if word & DECISION_REFUSED_KEEP != 0 {
+                "keep"
+            } else {
+                "drop"
+            };
+            debug!(
+                "trace {}: a manual {asked} was ignored: the sampling decision (priority {}) \
+                 had already been propagated or sent",
+                self.trace_id,
+                unpack_decision(word).0
+            );
         }
     }
 
@@ -557,6 +588,9 @@ impl TraceState {
         let Some(tracer) = self.tracer() else {
             return;
         };
+        if crate::log::debug_enabled() {
+            self.report_refused_decision();
+        }
         // A partial chunk sends the decision while the trace goes on: it may not change after.
         let (priority, mechanism) = if partial {
             self.lock_decision()

@@ -104,4 +104,21 @@ fn diagnostics() {
     );
     assert_eq!(tracer.unfinished_spans(), 1);
     assert_eq!(collector.spans().len(), 1);
+
+    // Debug: a manual keep after the decision was propagated is ignored, and said so (when
+    // the trace is sent, holding no lock).
+    {
+        let root = tracer.trace("propagated");
+        let mut headers: HashMap<String, String> = HashMap::new();
+        assert!(tracer.inject_current(&mut headers));
+        root.keep_trace();
+        let _ = take();
+    }
+    let debug = take();
+    assert!(
+        debug.iter().any(|(level, l)| *level == LogLevel::Debug
+            && l.contains("a manual keep was ignored")
+            && l.contains("priority 1")),
+        "{debug:?}"
+    );
 }
