@@ -16,6 +16,16 @@ struct Interned {
     bytes: usize,
 }
 
+impl Interned {
+    /// Leaks `s` (not interned yet) and adds it.
+    fn add(&mut self, s: &str) -> &'static str {
+        let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+        self.bytes += leaked.len();
+        self.set.insert(leaked);
+        leaked
+    }
+}
+
 fn interned() -> std::sync::MutexGuard<'static, Interned> {
     static SET: OnceLock<Mutex<Interned>> = OnceLock::new();
     SET.get_or_init(|| {
@@ -33,13 +43,10 @@ fn interned() -> std::sync::MutexGuard<'static, Interned> {
 /// of configurations.
 pub(crate) fn intern(s: &str) -> &'static str {
     let mut interned = interned();
-    if let Some(found) = interned.set.get(s) {
-        return found;
+    match interned.set.get(s) {
+        Some(found) => found,
+        None => interned.add(s),
     }
-    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
-    interned.bytes += leaked.len();
-    interned.set.insert(leaked);
-    leaked
 }
 
 /// [`intern`] while the interned strings stay under [`MAX_INTERNED_BYTES`], else an owned
@@ -53,10 +60,7 @@ pub(crate) fn intern_or_own(s: &str) -> Str {
     if interned.bytes + s.len() > MAX_INTERNED_BYTES {
         return Str::Owned(s.to_owned());
     }
-    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
-    interned.bytes += leaked.len();
-    interned.set.insert(leaked);
-    Str::Borrowed(leaked)
+    Str::Borrowed(interned.add(s))
 }
 
 #[cfg(test)]

@@ -508,19 +508,25 @@ impl TraceState {
         let buf = state.buf.get_mut().unwrap_or_else(|p| p.into_inner());
         buf.take_in(spans, root, state.local_root_id);
         let (finished, rates) = (std::mem::take(&mut buf.finished), buf.rates);
-        if leaked > 0 {
-            if let Some(t) = state.tracer() {
-                t.stats.record_unfinished(leaked as u64);
-            }
-            debug!(
-                "trace {}: {leaked} span(s) were never finished; sending the {} that did",
-                state.trace_id,
-                finished.len()
-            );
-        }
+        state.report_unfinished(leaked, finished.len());
         state.export(finished, rates, leaked > 0);
         state.clear();
         Self::keep_spare(trace);
+    }
+
+    /// Counts and reports `unfinished` spans the trace ends without (leaked, or never
+    /// finished), `sent` being the finished ones it sends anyway. Called holding no lock.
+    fn report_unfinished(&self, unfinished: usize, sent: usize) {
+        if unfinished == 0 {
+            return;
+        }
+        if let Some(t) = self.tracer() {
+            t.stats.record_unfinished(unfinished as u64);
+        }
+        debug!(
+            "trace {}: {unfinished} span(s) were never finished; sending the {sent} that did",
+            self.trace_id
+        );
     }
 
     /// Drops a handle on the state; when it was the last and the trace is over, the state
@@ -623,17 +629,7 @@ impl Drop for TraceState {
         let buf = self.buf.get_mut().unwrap_or_else(|p| p.into_inner());
         let spans = std::mem::take(&mut buf.finished);
         let rates = buf.rates;
-        if open > 0 {
-            if let Some(t) = self.tracer() {
-                t.stats.record_unfinished(open as u64);
-            }
-            debug!(
-                "trace {}: {} span(s) were never finished; sending the {} that did",
-                self.trace_id,
-                open,
-                spans.len()
-            );
-        }
+        self.report_unfinished(open, spans.len());
         if !spans.is_empty() {
             self.export(spans, rates, open > 0);
         }
