@@ -33,7 +33,8 @@ pub(crate) enum Entry {
     /// A context attached to this thread (a parent for new spans, no data of its own).
     Context(u64, SpanContext),
     /// A span whose data is shared with a [`SharedSpan`](crate::SharedSpan) handle (how an
-    /// OpenTracing span, activated by reference, becomes the active span); keyed by span id.
+    /// OpenTracing span, activated by reference, becomes the active span); keyed by activation
+    /// (the span may be active twice on one thread), its context naming the span.
     Shared(u64, SpanContext, SharedCell),
 }
 
@@ -466,6 +467,45 @@ fn find_span<R>(key: u64, f: impl FnOnce(&mut SpanMut<'_>) -> R) -> Option<R> {
         .flatten()
 }
 
+/// Runs `f` on the data of span `span_id` of `trace` if this thread holds it: in one of its
+/// groups (open or finished), or active as an entered or shared span. `None` when it does not,
+/// or cannot look now (its stack is borrowed, or the shared span is locked, by the caller).
+pub(crate) fn with_span_of<R>(
+    trace: &TraceState,
+    span_id: u64,
+    f: impl FnOnce(&SpanData) -> R,
+) -> Option<R> {
+    let same = |t: &Arc<TraceState>| std::ptr::eq(Arc::as_ptr(t), trace);
+    STACK
+        .try_with(|s| {
+            let s = s.try_borrow().ok()?;
+            let in_group = s
+                .groups
+                .iter()
+                .flatten()
+                .filter(|g| same(&g.trace))
+                .find_map(|g| g.spans.iter().find(|d| d.span_id == span_id));
+            if let Some(data) = in_group {
+                return Some(f(data));
+            }
+            let entry = s.entries.iter().rev().find(|e| match e {
+                Entry::Span(open) => open.data.span_id == span_id && same(&open.trace),
+                // Keyed by activation: the context names the span.
+                Entry::Shared(_, context, _) => context.span_id() == span_id,
+                Entry::Local(_) | Entry::Context(..) => false,
+            })?;
+            match entry {
+                Entry::Span(open) => Some(f(&open.data)),
+                Entry::Shared(_, _, cell) => cell
+                    .try_with(|open| same(&open.trace).then(|| f(&open.data)))
+                    .flatten(),
+                Entry::Local(_) | Entry::Context(..) => None,
+            }
+        })
+        .ok()
+        .flatten()
+}
+
 /// What a new span's parent is.
 pub(crate) enum Parent {
     /// A local span: join its trace.
@@ -662,10 +702,13 @@ impl SpanContext {
         matches!(self.inner, CtxInner::Remote(_))
     }
 
-    /// The sampling priority of the trace, if decided.
+    /// The sampling priority of the trace, if decided. With sampling rules configured, a
+    /// trace is decided when the decision is needed: when its context is injected (or
+    /// [fixed](Self::fix_sampling_decision)), when a chunk of it is sent, or when it ends;
+    /// until then this is `None`.
     pub fn sampling_priority(&self) -> Option<i32> {
         match &self.inner {
-            CtxInner::Local { trace, .. } => Some(trace.priority()),
+            CtxInner::Local { trace, .. } => trace.decided_priority(),
             CtxInner::Remote(r) => r.sampling_priority,
         }
     }

@@ -620,6 +620,16 @@ impl SharedInner {
         guard.as_deref_mut().map(f)
     }
 
+    /// [`with`](Self::with), unless the span is locked now (by the caller, maybe).
+    pub(crate) fn try_with<R>(&self, f: impl FnOnce(&OpenSpan) -> R) -> Option<R> {
+        let guard = match self.0.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        guard.as_deref().map(f)
+    }
+
     fn take(&self) -> Option<Box<OpenSpan>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
     }

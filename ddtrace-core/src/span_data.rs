@@ -149,7 +149,7 @@ impl<V> TagMap<V> {
     }
 
     /// Removes `key`, returning its value.
-    #[inline]
+    #[inline(always)]
     pub fn remove(&mut self, key: &str) -> Option<V> {
         let pos = self.position(key)?;
         Some(self.entries.remove(pos).1)

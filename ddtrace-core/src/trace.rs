@@ -91,6 +91,11 @@ const DECISION_LOCKED: u64 = 1 << 40;
 const DECISION_REFUSED: u64 = 1 << 41;
 /// See [`DECISION_REFUSED`].
 const DECISION_REFUSED_KEEP: u64 = 1 << 42;
+/// In `TraceState::decision`: sampling rules are configured and have not decided yet. They
+/// decide when the decision is first needed (see `TraceState::settle`), seeing the local root
+/// as it is then, as the reference tracer does: a resource or tag set after the root started
+/// counts. Cleared by the decision, or by a manual keep or drop first.
+const DECISION_PENDING: u64 = 1 << 43;
 
 fn pack_decision(priority: i32, mechanism: u8) -> u64 {
     u64::from(priority as u32) | (u64::from(mechanism) << 32)
@@ -152,6 +157,10 @@ struct TraceBuf {
     finished: Vec<SpanData>,
     rates: SamplingRates,
     overlay: Option<Box<RootOverlay>>,
+    /// While the decision is pending: the local root as it started, for a decision needed
+    /// where the root is out of reach. Its allocation stays with the state (which a thread
+    /// reuses for its next trace), emptied when the trace ends.
+    root_at_start: Option<Box<RootSnapshot>>,
     /// The local root has finished (and may already have been sent).
     root_finished: bool,
 }
@@ -212,6 +221,44 @@ pub(crate) struct TraceState {
     buf: Mutex<TraceBuf>,
 }
 
+/// What sampling rules match on, copied from a local root as it started (see
+/// [`DECISION_PENDING`]).
+pub(crate) struct RootSnapshot {
+    name: Str,
+    service: Str,
+    resource: Str,
+    /// Its tags, if it had any (most roots start without).
+    tags: Option<Box<(TagMap<Str>, TagMap<f64>)>>,
+}
+
+impl RootSnapshot {
+    const EMPTY: RootSnapshot = RootSnapshot {
+        name: Str::Borrowed(""),
+        service: Str::Borrowed(""),
+        resource: Str::Borrowed(""),
+        tags: None,
+    };
+}
+
+/// The sampler's input for `trace_id`, whose local root has these fields.
+fn rule_input<'a>(
+    trace_id: TraceId,
+    env: &'a str,
+    (service, name, resource): (&'a str, &'a str, &'a str),
+    meta: &'a TagMap<Str>,
+    metrics: &'a TagMap<f64>,
+) -> crate::sampler::SamplingInput<'a> {
+    crate::sampler::SamplingInput {
+        trace_id,
+        service,
+        name,
+        resource,
+        meta,
+        metrics,
+        env,
+    }
+}
+
 /// What a new trace starts from.
 pub(crate) struct TraceSeed {
     pub(crate) trace_id: TraceId,
@@ -243,6 +290,7 @@ impl TraceState {
                 finished: Vec::new(),
                 rates: seed.decision.rates,
                 overlay: None,
+                root_at_start: None,
                 root_finished: false,
             }),
         };
@@ -250,7 +298,10 @@ impl TraceState {
         if let Some(mut spare) = SPARE.try_with(Cell::take).ok().flatten()
             && let Some(slot) = Arc::get_mut(&mut spare)
         {
+            // And its root snapshot's allocation, which the next trace may need.
+            let kept = slot.buf_mut().root_at_start.take();
             *slot = state;
+            slot.buf_mut().root_at_start = kept;
             return spare;
         }
         Arc::new(state)
@@ -259,6 +310,10 @@ impl TraceState {
     /// The tracer (`None` only for a spare state, which no span reaches).
     pub(crate) fn tracer(&self) -> Option<&Arc<TracerInner>> {
         self.tracer.as_ref()
+    }
+
+    fn buf_mut(&mut self) -> &mut TraceBuf {
+        self.buf.get_mut().unwrap_or_else(|p| p.into_inner())
     }
 
     fn buf(&self) -> MutexGuard<'_, TraceBuf> {
@@ -280,6 +335,120 @@ impl TraceState {
     /// The current sampling priority.
     pub(crate) fn priority(&self) -> i32 {
         self.decision().0
+    }
+
+    /// The sampling priority, `None` while the decision is pending (see [`DECISION_PENDING`]).
+    pub(crate) fn decided_priority(&self) -> Option<i32> {
+        (!self.is_pending()).then(|| self.priority())
+    }
+
+    /// Whether the sampling rules have yet to decide (see [`DECISION_PENDING`]).
+    #[inline]
+    pub(crate) fn is_pending(&self) -> bool {
+        self.decision.load(Ordering::Relaxed) & DECISION_PENDING != 0
+    }
+
+    /// Leaves the decision to the sampling rules, when it is needed (see [`settle`]), keeping
+    /// `root` as it starts for a decision needed where the root is out of reach. Called once,
+    /// as the trace starts, before any other thread can reach it.
+    ///
+    /// [`settle`]: Self::settle
+    pub(crate) fn defer_decision(&self, root: &SpanData) {
+        let tags = (!root.meta.is_empty() || !root.metrics.is_empty())
+            .then(|| Box::new((root.meta.clone(), root.metrics.clone())));
+        let snapshot = RootSnapshot {
+            name: root.name.clone(),
+            service: root.service.clone(),
+            resource: root.resource.clone(),
+            tags,
+        };
+        match &mut self.buf().root_at_start {
+            Some(kept) => **kept = snapshot,
+            empty => *empty = Some(Box::new(snapshot)),
+        }
+        // Undecided: no decision maker to propagate yet.
+        self.decision.store(
+            pack_decision(AUTO_KEEP, NO_MECHANISM) | DECISION_PENDING,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Makes a pending decision (see [`DECISION_PENDING`]) now: from `root`, the local root's
+    /// data as it is now, when the caller has it; else from the root as this thread holds it
+    /// (active, or in one of its groups); else from the root as it started. Called holding no
+    /// lock of the trace; concurrent calls decide once.
+    pub(crate) fn settle(&self, root: Option<&SpanData>) {
+        if !self.is_pending() {
+            return;
+        }
+        let line = match root {
+            Some(root) => self.settle_from(Some(root)),
+            None => crate::context::with_span_of(self, self.local_root_id, |root| {
+                self.settle_from(Some(root))
+            })
+            .unwrap_or_else(|| self.settle_from(None)),
+        };
+        // Written holding nothing: a log sink is user code, and may reach this trace.
+        if let Some(line) = line {
+            debug!("{line}");
+        }
+    }
+
+    /// [`settle`](Self::settle) from `root`, or the root as it started; returns the debug line.
+    fn settle_from(&self, root: Option<&SpanData>) -> Option<String> {
+        let tracer = self.tracer()?;
+        // The lock makes concurrent calls decide once (the rate limiter counts each decision).
+        let mut buf = self.buf();
+        if !self.is_pending() {
+            return None;
+        }
+        let env = tracer.env;
+        let no_tags = (TagMap::default(), TagMap::default());
+        let input = match (root, buf.root_at_start.as_deref()) {
+            (Some(r), _) => rule_input(
+                self.trace_id,
+                env,
+                (&r.service, &r.name, &r.resource),
+                &r.meta,
+                &r.metrics,
+            ),
+            (None, Some(r)) => {
+                let (meta, metrics) = r.tags.as_deref().unwrap_or(&no_tags);
+                rule_input(
+                    self.trace_id,
+                    env,
+                    (&r.service, &r.name, &r.resource),
+                    meta,
+                    metrics,
+                )
+            }
+            (None, None) => {
+                // Not reached: the snapshot stays until the decision is made.
+                self.decision
+                    .fetch_and(!DECISION_PENDING, Ordering::Relaxed);
+                return None;
+            }
+        };
+        let (priority, mechanism, rates, line) = tracer.sampler.decide_unlogged(&input);
+        let decided = pack_decision(priority, mechanism);
+        let mut current = self.decision.load(Ordering::Relaxed);
+        loop {
+            if current & DECISION_PENDING == 0 {
+                // A manual keep or drop came first: it stands.
+                return None;
+            }
+            match self.decision.compare_exchange_weak(
+                current,
+                decided,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(seen) => current = seen,
+            }
+        }
+        buf.rates = rates;
+        line
     }
 
     /// The decision maker, if this process decided.
@@ -342,8 +511,9 @@ impl TraceState {
     }
 
     /// Fixes the decision for good: it is about to leave the process (injected into outgoing
-    /// headers, or sent with a partial chunk). Returns it.
+    /// headers, or sent with a partial chunk). Makes it first if it is pending. Returns it.
     pub(crate) fn lock_decision(&self) -> (i32, Option<u8>) {
+        self.settle(None);
         unpack_decision(self.decision.fetch_or(DECISION_LOCKED, Ordering::Relaxed))
     }
 
@@ -368,7 +538,8 @@ impl TraceState {
 
     /// Priority, decision maker and, if any, the rates the decision used.
     fn record_decision(&self, priority: i32, mechanism: u8, rates: SamplingRates) {
-        // The sampler decides when the trace starts, before anything can have locked it.
+        // The sampler decides when the trace starts (with no rule configured, or a debug
+        // explanation wanted), before anything can have locked it.
         self.decision
             .store(pack_decision(priority, mechanism), Ordering::Relaxed);
         if rates.agent.is_some() || rates.rule.is_some() || rates.limit.is_some() {
@@ -552,10 +723,12 @@ impl TraceState {
         self.propagation_tags = None;
         self.tracestate = None;
         self.baggage = None;
-        self.buf
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner())
-            .overlay = None;
+        let buf = self.buf.get_mut().unwrap_or_else(|p| p.into_inner());
+        buf.overlay = None;
+        if let Some(root) = &mut buf.root_at_start {
+            // What it refers to goes; the allocation stays for the next trace.
+            **root = RootSnapshot::EMPTY;
+        }
     }
 
     /// Keeps `trace` (cleared, and held by nothing else) as this thread's spare.
@@ -584,7 +757,7 @@ impl TraceState {
         Some((std::mem::take(&mut buf.finished), buf.rates, true))
     }
 
-    fn export(&self, mut spans: Vec<SpanData>, rates: SamplingRates, partial: bool) {
+    fn export(&self, mut spans: Vec<SpanData>, mut rates: SamplingRates, partial: bool) {
         let _ = LAST_CHUNK_LEN.try_with(|n| n.set(spans.len().min(MAX_CHUNK_LEN_HINT)));
         // The buffer grew by doubling; give back the unused tail (an in-place shrink for the
         // allocator) so a buffered chunk costs what it holds.
@@ -594,6 +767,13 @@ impl TraceState {
         let Some(tracer) = self.tracer() else {
             return;
         };
+        if self.is_pending() {
+            // The decision is needed now: from the root as it finished when it is in this
+            // chunk (the last chunk, or a partial one sent after the root finished).
+            let root = spans.iter().find(|s| s.span_id == self.local_root_id);
+            self.settle(root);
+            rates = self.buf().rates;
+        }
         if crate::log::debug_enabled() {
             self.report_refused_decision();
         }

@@ -742,21 +742,20 @@ fn start_root<P: RootPlace>(
     };
     let service = options.service.unwrap_or_else(|| tracer.service.clone());
     // The sampling decision, once per trace, before anything can be injected: unless upstream
-    // decided (honoured, not redone) or a start tag asked for a manual keep or drop. Without
-    // start options nothing about the span can change it (nor, without a remote parent, can
-    // the tags a parent's context puts on the local root): it is made now and written with the
-    // new state, rather than into it, under its lock, once it exists.
+    // decided (honoured, not redone) or a start tag asked for a manual keep or drop. With
+    // sampling rules it waits until it is needed (`TraceState::settle`): rules match on what
+    // is often set after the root starts, such as the resource of a web request once routed.
+    // Without rules only the service decides (by the agent's rate): without start options
+    // nothing can change it, and it is made now and written with the new state, rather than
+    // into it, under its lock, once it exists.
     let upstream_decided = remote.is_some_and(|r| r.sampling_priority.is_some());
-    let early = if upstream_decided || options.extra.is_some() {
+    let by_rules = tracer.sampler.has_rules();
+    let early = if upstream_decided || by_rules || options.extra.is_some() {
         None
     } else {
-        let sampler = &tracer.sampler;
-        match sampler.decide_without_rules(trace_id, &service, tracer.env) {
-            None if remote.is_none() => {
-                by_rules(sampler, trace_id, &service, &options.name, tracer.env)
-            }
-            quick => quick,
-        }
+        tracer
+            .sampler
+            .decide_without_rules(trace_id, &service, tracer.env)
     };
     if let Some(quick) = early {
         decision = Decision::from_quick(quick);
@@ -800,7 +799,9 @@ fn start_root<P: RootPlace>(
             now,
         );
     }
-    if !decided && trace.mechanism() != Some(MECHANISM_MANUAL) {
+    if by_rules && !decided && trace.mechanism() != Some(MECHANISM_MANUAL) {
+        trace.defer_decision(data);
+    } else if !decided && trace.mechanism() != Some(MECHANISM_MANUAL) {
         let input = SamplingInput {
             trace_id,
             service: &data.service,
@@ -819,28 +820,6 @@ fn start_root<P: RootPlace>(
         spans,
         started,
         trace,
-    })
-}
-
-/// The sampler's decision (with rules, without an explanation) for a new root with no start
-/// options and no remote parent: named `name`, its resource, and no tags. Out of line: most
-/// services have no rule, and this would only weigh on their path.
-#[inline(never)]
-fn by_rules(
-    sampler: &Sampler,
-    trace_id: crate::TraceId,
-    service: &str,
-    name: &str,
-    env: &str,
-) -> Option<crate::sampler::QuickDecision> {
-    sampler.decide_quietly(&SamplingInput {
-        trace_id,
-        service,
-        name,
-        resource: name,
-        meta: &TagMap::default(),
-        metrics: &TagMap::default(),
-        env,
     })
 }
 

@@ -197,9 +197,8 @@ fn sampling_rules_decide_once_at_the_root_with_their_rates() {
     assert_eq!(meta(&dropped, "_dd.p.dm"), Some("-3"));
 }
 
-/// A root without start options is decided as it starts; one with start options, or with a
-/// remote parent, once its record holds them: rules see the resource, the tags and the name
-/// either way, and the limiter stands behind every rule that keeps.
+/// Rules see the resource, the tags and the name given at start, and those a remote parent
+/// puts on the local root; the limiter stands behind every rule that keeps.
 #[test]
 fn sampling_rules_see_start_options_remote_parents_and_the_limiter() {
     let (tracer, collector) = tracer_with(
@@ -258,6 +257,193 @@ fn sampling_rules_see_start_options_remote_parents_and_the_limiter() {
         }
     }
     assert!(kept <= seconds + 1, "{kept} more kept in {seconds} s");
+}
+
+/// Rules that drop health checks (by resource) and one team's traces (by tag), keeping the rest.
+fn deferred_rules() -> ddtrace_core::ConfigBuilder {
+    Config::builder().service("svc").sampling_rules_json(
+        r#"[{"resource": "GET /health", "sample_rate": 0.0},
+            {"tags": {"team": "a"}, "sample_rate": 0.0},
+            {"sample_rate": 1.0}]"#,
+    )
+}
+
+/// `(priority, dm, rule_psr)` of span `name`.
+fn decision_of(collector: &ddtrace_core::Collector, name: &str) -> (f64, String, f64) {
+    let s = collector.span(name).unwrap();
+    (
+        s.metrics.get("_sampling_priority_v1").copied().unwrap(),
+        meta(&s, "_dd.p.dm").unwrap().to_owned(),
+        s.metrics.get("_dd.rule_psr").copied().unwrap(),
+    )
+}
+
+/// As in the reference tracer, rules decide when the decision is needed, here when the trace
+/// ends: they see a resource or tag set on the root after it started (a web request is
+/// routed after its span starts). Until then the context has no priority.
+#[test]
+fn sampling_rules_see_the_root_as_it_finishes() {
+    let (tracer, collector) = tracer_with(deferred_rules());
+    let dropped = (-1.0, "-3".to_owned(), 0.0);
+    {
+        let root = tracer.trace("by.resource");
+        assert_eq!(tracer.current_context().unwrap().sampling_priority(), None);
+        drop(tracer.trace("child"));
+        root.set_resource("GET /health");
+    }
+    assert_eq!(decision_of(&collector, "by.resource"), dropped);
+    {
+        let _root = tracer.trace("by.tag");
+        let _child = tracer.trace("child.of.tag");
+        // Through the root handle, from nested code.
+        tracer.current_root_span().unwrap().set_tag("team", "a");
+    }
+    assert_eq!(decision_of(&collector, "by.tag"), dropped);
+    // An owned span, finished by hand.
+    let mut span = tracer.span("owned").start();
+    span.set_resource("GET /health");
+    span.finish();
+    assert_eq!(decision_of(&collector, "owned"), dropped);
+    drop(tracer.trace("kept"));
+    assert_eq!(decision_of(&collector, "kept"), (2.0, "-3".to_owned(), 1.0));
+    let kept = collector.span("kept").unwrap();
+    assert_eq!(kept.metrics.get("_dd.limit_psr"), Some(&1.0));
+    // Only the chunk's first span carries the decision; the child belongs to it.
+    let child = collector.span("child").unwrap();
+    assert_eq!(child.metrics.get("_dd.rule_psr"), None);
+}
+
+/// An injection needs the decision: it is made then, from the root as it is at that moment,
+/// and holds for the rest of the trace.
+#[test]
+fn an_injection_decides_from_the_root_as_it_is_then() {
+    let (tracer, collector) = tracer_with(deferred_rules());
+    let inject = || {
+        let mut out = HashMap::new();
+        tracer.inject_current(&mut out);
+        let dm = out.get("x-datadog-tags").and_then(|tags| {
+            tags.split(',')
+                .find_map(|t| t.strip_prefix("_dd.p.dm="))
+                .map(str::to_owned)
+        });
+        (out["x-datadog-sampling-priority"].clone(), dm)
+    };
+    {
+        let root = tracer.trace("routed.first");
+        root.set_resource("GET /health");
+        let _client = tracer.trace("http.client");
+        assert_eq!(inject(), ("-1".to_owned(), Some("-3".to_owned())));
+        assert_eq!(root.context().unwrap().sampling_priority(), Some(-1));
+        // Too late to change the decision the downstream service got.
+        root.set_resource("GET /users");
+    }
+    assert_eq!(
+        decision_of(&collector, "routed.first"),
+        (-1.0, "-3".to_owned(), 0.0)
+    );
+    {
+        let root = tracer.trace("called.first");
+        assert_eq!(inject(), ("2".to_owned(), Some("-3".to_owned())));
+        root.set_resource("GET /health");
+    }
+    let s = collector.span("called.first").unwrap();
+    assert_eq!(s.resource, "GET /health");
+    assert_eq!(
+        s.metrics.get("_sampling_priority_v1").copied().unwrap(),
+        2.0
+    );
+    // An owned root, entered: found where it is active.
+    let mut owned = tracer.span("owned.entered").start();
+    owned.set_resource("GET /health");
+    let sent = owned.in_scope(inject);
+    assert_eq!(sent.0, "-1");
+    owned.finish();
+    assert_eq!(decision_of(&collector, "owned.entered").0, -1.0);
+    // A shared root (an OpenTracing span), activated.
+    let shared = tracer.span("shared").start().into_shared();
+    shared.set_resource("GET /health");
+    let scope = shared.activate();
+    assert_eq!(inject().0, "-1");
+    drop(scope);
+    drop(shared);
+    assert_eq!(decision_of(&collector, "shared").0, -1.0);
+}
+
+/// A decision needed where the root cannot be seen (an owned root not active on the injecting
+/// thread) is made from the root as it started.
+#[test]
+fn a_root_out_of_reach_is_decided_as_it_started() {
+    let (tracer, collector) = tracer_with(deferred_rules());
+    let mut root = tracer.span("job").resource("GET /health").start();
+    root.set_resource("GET /jobs");
+    let context = root.context().unwrap();
+    let sent = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut out = HashMap::new();
+            tracer.inject(&context, &mut out);
+            out["x-datadog-sampling-priority"].clone()
+        })
+        .join()
+        .unwrap()
+    });
+    assert_eq!(sent, "-1", "the resource it started with matched");
+    root.finish();
+    let s = collector.span("job").unwrap();
+    assert_eq!(s.resource, "GET /jobs");
+    assert_eq!(
+        s.metrics.get("_sampling_priority_v1").copied().unwrap(),
+        -1.0
+    );
+}
+
+/// A partial chunk sends the decision: it is made with the first one, from the open root on
+/// this thread, and every later chunk agrees.
+#[test]
+fn a_partial_flush_decides_and_every_chunk_agrees() {
+    let (tracer, collector) = tracer_with(deferred_rules().partial_flush_min_spans(2));
+    {
+        let root = tracer.trace("big");
+        root.set_resource("GET /health");
+        drop(tracer.trace("a"));
+        drop(tracer.trace("b"));
+        assert_eq!(collector.chunks().len(), 1, "sent early");
+        root.set_resource("GET /users");
+    }
+    let chunks = collector.chunks();
+    assert_eq!(chunks.len(), 2);
+    for chunk in &chunks {
+        assert_eq!(
+            chunk[0]
+                .metrics
+                .get("_sampling_priority_v1")
+                .copied()
+                .unwrap(),
+            -1.0,
+            "{chunk:?}"
+        );
+        assert_eq!(meta(&chunk[0], "_dd.p.dm"), Some("-3"));
+    }
+    let root = collector.span("big").unwrap();
+    assert_eq!(root.resource, "GET /users");
+    assert_eq!(root.metrics.get("_dd.rule_psr").copied().unwrap(), 0.0);
+}
+
+/// A manual keep or drop before the rules decide stands; the rules do not decide after it.
+#[test]
+fn a_manual_keep_before_the_rules_decide_stands() {
+    let (tracer, collector) = tracer_with(deferred_rules());
+    {
+        let root = tracer.trace("important");
+        root.set_resource("GET /health");
+        root.keep_trace();
+    }
+    let s = collector.span("important").unwrap();
+    assert_eq!(
+        s.metrics.get("_sampling_priority_v1").copied().unwrap(),
+        2.0
+    );
+    assert_eq!(meta(&s, "_dd.p.dm"), Some("-4"));
+    assert_eq!(s.metrics.get("_dd.rule_psr"), None, "no rule decided");
 }
 
 #[test]

@@ -11,8 +11,24 @@ use std::time::Duration;
 
 use ddtrace_core::{Collector, Config, RootSpan, Tracer};
 
+/// Runs `f` on another thread and returns what it returns; fails if that takes 30 s (the
+/// tracer deadlocked in the sink's call).
+fn within_30s<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, finished) = crossbeam_channel::bounded(1);
+    let worker = std::thread::spawn(move || done.send(f()).unwrap());
+    let value = finished
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the tracer deadlocked in a log sink's call");
+    worker.join().unwrap();
+    value
+}
+
+/// The sink is process-wide: the tests take turns.
+static SINK: Mutex<()> = Mutex::new(());
+
 #[test]
 fn a_sink_that_tags_the_trace_a_line_is_about_does_not_deadlock() {
+    let _turn = SINK.lock().unwrap_or_else(|p| p.into_inner());
     let root_handle: Arc<Mutex<Option<RootSpan>>> = Arc::default();
     let reentered = Arc::new(AtomicBool::new(false));
     {
@@ -27,8 +43,7 @@ fn a_sink_that_tags_the_trace_a_line_is_about_does_not_deadlock() {
             }
         });
     }
-    let (done, finished) = crossbeam_channel::bounded(1);
-    let worker = std::thread::spawn(move || {
+    let sent = within_30s(move || {
         let collector = Collector::new();
         let config = Config::builder()
             .debug(true)
@@ -40,12 +55,53 @@ fn a_sink_that_tags_the_trace_a_line_is_about_does_not_deadlock() {
         drop(root);
         // The root was sent: this change is late, and logged (the sink then tags again).
         handle.set_tag("late", 1);
-        done.send(collector.spans().len()).unwrap();
+        collector.spans().len()
     });
-    let sent = finished
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the tracer deadlocked in a log sink's call");
-    worker.join().unwrap();
     assert_eq!(sent, 1);
     assert!(reentered.load(Ordering::SeqCst), "the sink ran");
+}
+
+/// A decision the rules make when it is needed (here, to inject) is explained once the
+/// tracer holds nothing: a sink that tags the active span then reaches it.
+#[test]
+fn a_sink_reaches_the_active_span_from_a_deferred_decision_line() {
+    let _turn = SINK.lock().unwrap_or_else(|p| p.into_inner());
+    let tracer_slot: Arc<Mutex<Option<Tracer>>> = Arc::default();
+    let explained = Arc::new(AtomicBool::new(false));
+    {
+        let tracer_slot = Arc::clone(&tracer_slot);
+        let explained = Arc::clone(&explained);
+        ddtrace_core::set_log_sink(move |_, line| {
+            if line.starts_with("sampler: trace") && !explained.swap(true, Ordering::SeqCst) {
+                let tracer = tracer_slot.lock().unwrap().clone();
+                if let Some(span) = tracer.and_then(|t| t.current_span()) {
+                    span.set_tag("from.the.sink", 1);
+                }
+            }
+        });
+    }
+    let client = within_30s(move || {
+        let collector = Collector::new();
+        let config = Config::builder()
+            .debug(true)
+            .sampling_rules_json(r#"[{"resource": "GET /health", "sample_rate": 0.0}]"#)
+            .build_from(&HashMap::<&str, &str>::new());
+        let tracer = Tracer::with_exporter(config, collector.clone());
+        *tracer_slot.lock().unwrap() = Some(tracer.clone());
+        {
+            let root = tracer.trace("root");
+            root.set_resource("GET /health");
+            let _client = tracer.trace("client");
+            let mut out = HashMap::new();
+            tracer.inject_current(&mut out);
+            assert_eq!(out["x-datadog-sampling-priority"], "-1");
+        }
+        collector.span("client")
+    });
+    assert!(
+        explained.load(Ordering::SeqCst),
+        "the decision was explained"
+    );
+    let client = client.expect("the client span");
+    assert_eq!(client.metrics.get("from.the.sink"), Some(&1.0));
 }

@@ -336,16 +336,37 @@ impl Sampler {
     /// Decides for the local root described by `input`.
     pub fn decide(&self, input: &SamplingInput<'_>) -> SamplingDecision {
         let decision = self.decide_inner(input);
-        crate::log::debug!(
-            "sampler: trace {} ({}/{}): priority {} dm {}: {}",
-            input.trace_id,
-            input.service,
-            input.name,
-            decision.priority,
-            decision.decision_maker(),
-            decision.explanation
-        );
+        crate::log::debug!("{}", explain(input, &decision));
         decision
+    }
+
+    /// Whether any rule is configured (`DD_TRACE_SAMPLING_RULES`, or the
+    /// `DD_TRACE_SAMPLE_RATE` catch-all): then a trace's decision waits until it is needed, so
+    /// the rules see its local root as it is by then (see `TraceState::settle`).
+    #[inline]
+    pub(crate) fn has_rules(&self) -> bool {
+        !self.rules.is_empty()
+    }
+
+    /// [`decide`](Self::decide)'s priority, decision maker and rates, with its debug line
+    /// (when debug logging is on) returned rather than written: for a caller that holds what
+    /// a log sink, which is user code, may reach.
+    pub(crate) fn decide_unlogged(
+        &self,
+        input: &SamplingInput<'_>,
+    ) -> (i32, u8, SamplingRates, Option<String>) {
+        if !crate::log::debug_enabled() {
+            let (priority, mechanism, rates) = self.outcome(input).parts();
+            return (priority, mechanism, rates, None);
+        }
+        let d = self.decide_inner(input);
+        let line = explain(input, &d);
+        let rates = SamplingRates {
+            agent: d.agent_psr,
+            rule: d.rule_psr,
+            limit: d.limit_psr,
+        };
+        (d.priority, d.mechanism, rates, Some(line))
     }
 
     /// The decision for a new trace's root when no rule is configured and no debug line is
@@ -447,6 +468,19 @@ impl Sampler {
             limit_psr: Some(effective),
         }
     }
+}
+
+/// The debug line for `decision`, made for `input`.
+fn explain(input: &SamplingInput<'_>, decision: &SamplingDecision) -> String {
+    format!(
+        "sampler: trace {} ({}/{}): priority {} dm {}: {}",
+        input.trace_id,
+        input.service,
+        input.name,
+        decision.priority,
+        decision.decision_maker(),
+        decision.explanation
+    )
 }
 
 #[cfg(test)]
