@@ -118,6 +118,22 @@ fn assert_headers(requests: &[RecordedRequest], path: &str, session: &Session) {
         );
         assert_eq!(r.header("Datadog-Client-Computed-Top-Level"), Some("yes"));
         assert_eq!(r.header("Datadog-Send-Real-Http-Status"), Some("true"));
+        // Where the tests run decides whether these are sent; when they are, they agree.
+        match (
+            r.header("Datadog-Container-ID"),
+            r.header("Datadog-Entity-ID"),
+        ) {
+            (Some(container), entity) => {
+                assert_eq!(entity, Some(format!("ci-{container}").as_str()))
+            }
+            (None, Some(entity)) => assert!(
+                entity
+                    .strip_prefix("in-")
+                    .is_some_and(|ino| !ino.is_empty() && ino.bytes().all(|b| b.is_ascii_digit())),
+                "{entity}"
+            ),
+            (None, None) => {}
+        }
         assert_eq!(
             r.header("X-Datadog-Test-Session-Token"),
             Some(session.token())

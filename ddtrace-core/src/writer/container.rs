@@ -1,12 +1,95 @@
-//! The container id for the `Datadog-Container-ID` header, read once from `/proc/self/cgroup`.
+//! Where this process runs, for the agent to tag its traces with its container: the
+//! `Datadog-Container-ID` and `Datadog-Entity-ID` headers, read once (when the writer starts)
+//! from `/proc/self/cgroup`.
+//!
+//! The entity id is `ci-<container id>` when the cgroup paths name the container. Where they do
+//! not (cgroup v2 with a private cgroup namespace, the usual case under containerd and recent
+//! Docker), it is `in-<inode>`, the inode of this process's cgroup directory, which the agent
+//! maps to the container. A process in the host's cgroup namespace is not in a container: it
+//! sends neither.
 
-/// The container id of this process, if it runs in a container (Linux only).
-pub(crate) fn container_id() -> Option<String> {
+use std::path::{Path, PathBuf};
+
+/// The inode of the host's cgroup namespace (`/proc/self/ns/cgroup`), fixed by the kernel
+/// (`PROC_CGROUP_INIT_INO`).
+const HOST_CGROUP_NAMESPACE_INODE: u64 = 0xEFFF_FFFB;
+
+/// The cgroup v1 controller whose directory identifies the cgroup.
+const V1_CONTROLLER: &str = "memory";
+
+/// Where this process runs, as the agent's headers say it.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Identity {
+    /// `Datadog-Container-ID`.
+    pub(crate) container_id: Option<String>,
+    /// `Datadog-Entity-ID`.
+    pub(crate) entity_id: Option<String>,
+}
+
+/// This process's identity (Linux only; elsewhere none).
+pub(crate) fn identity() -> Identity {
     if !cfg!(target_os = "linux") {
-        return None;
+        return Identity::default();
     }
-    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    parse_cgroup(&text)
+    let Ok(cgroup) = std::fs::read_to_string("/proc/self/cgroup") else {
+        return Identity::default();
+    };
+    let in_host_namespace =
+        inode(Path::new("/proc/self/ns/cgroup")) == Some(HOST_CGROUP_NAMESPACE_INODE);
+    identity_from(&cgroup, Path::new("/sys/fs/cgroup"), in_host_namespace)
+}
+
+/// [`identity`] from the text of `/proc/self/cgroup`, the cgroup file system mounted at `mount`.
+fn identity_from(cgroup: &str, mount: &Path, in_host_namespace: bool) -> Identity {
+    let container_id = parse_cgroup(cgroup);
+    let entity_id = match &container_id {
+        Some(id) => Some(format!("ci-{id}")),
+        None if in_host_namespace => None,
+        None => cgroup_dir(cgroup, mount)
+            .and_then(|dir| inode(&dir))
+            .map(|ino| format!("in-{ino}")),
+    };
+    Identity {
+        container_id,
+        entity_id,
+    }
+}
+
+/// This process's cgroup directory under `mount`: the v1 `memory` controller's, else the v2
+/// one (the unified hierarchy is the first line, `0::<path>`, with no controller).
+fn cgroup_dir(cgroup: &str, mount: &Path) -> Option<PathBuf> {
+    let mut unified = None;
+    for (i, line) in cgroup.lines().enumerate() {
+        // hierarchy-id:controllers:path
+        let mut fields = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let relative = path.trim().trim_start_matches('/');
+        if controllers.split(',').any(|c| c == V1_CONTROLLER) {
+            return Some(mount.join(V1_CONTROLLER).join(relative));
+        }
+        if i == 0 && controllers.is_empty() {
+            unified = Some(mount.join(relative));
+        }
+    }
+    unified
+}
+
+/// The inode of `path`, if it exists.
+fn inode(path: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| m.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 /// Finds a container id in the text of `/proc/self/cgroup`: the last path segment of a line
@@ -86,5 +169,89 @@ mod tests {
             None
         );
         assert_eq!(parse_cgroup(""), None);
+    }
+
+    /// A cgroup file system of its own, with the directory `relative` in it.
+    struct Mount(PathBuf);
+
+    impl Mount {
+        fn with_dir(relative: &str) -> Mount {
+            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let root =
+                std::env::temp_dir().join(format!("ddtrace-cgroup-{}-{n}", std::process::id()));
+            std::fs::create_dir_all(root.join(relative)).unwrap();
+            Mount(root)
+        }
+
+        fn inode_of(&self, relative: &str) -> u64 {
+            inode(&self.0.join(relative)).unwrap()
+        }
+    }
+
+    impl Drop for Mount {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn the_entity_id_names_the_container_when_the_cgroup_does() {
+        let mount = Mount::with_dir("memory/docker");
+        let cgroup = format!("4:memory:/docker/{ID}\n0::/\n");
+        assert_eq!(
+            identity_from(&cgroup, &mount.0, false),
+            Identity {
+                container_id: Some(ID.to_owned()),
+                entity_id: Some(format!("ci-{ID}")),
+            }
+        );
+    }
+
+    #[test]
+    fn else_the_entity_id_is_the_inode_of_the_cgroup_directory() {
+        // cgroup v2, in a private cgroup namespace: the path says nothing of the container.
+        let mount = Mount::with_dir("");
+        let expected = format!("in-{}", mount.inode_of(""));
+        assert_eq!(
+            identity_from("0::/\n", &mount.0, false).entity_id,
+            Some(expected)
+        );
+        // cgroup v1: the memory controller's directory (whichever line it is on, and with
+        // other controllers on the line).
+        let mount = Mount::with_dir("memory/process_api/b33c");
+        let expected = format!("in-{}", mount.inode_of("memory/process_api/b33c"));
+        let v1 = "9:name=systemd:/\n4:cpu,memory:/process_api/b33c\n0::/\n";
+        assert_eq!(
+            identity_from(v1, &mount.0, false),
+            Identity {
+                container_id: None,
+                entity_id: Some(expected),
+            }
+        );
+    }
+
+    #[test]
+    fn no_entity_id_in_the_host_namespace_or_without_a_cgroup_directory() {
+        let mount = Mount::with_dir("");
+        assert_eq!(identity_from("0::/\n", &mount.0, true), Identity::default());
+        // The directory is not there, or the file names no cgroup to look for.
+        assert_eq!(
+            identity_from("0::/gone\n", &mount.0, false),
+            Identity::default()
+        );
+        assert_eq!(
+            identity_from("4:cpu:/a\n", &mount.0, false),
+            Identity::default()
+        );
+        assert_eq!(
+            identity_from("garbage\n", &mount.0, false),
+            Identity::default()
+        );
+        // A v2-like line that is not the first is a v1 hierarchy without controllers.
+        assert_eq!(
+            identity_from("1:cpu:/a\n0::/\n", &mount.0, false),
+            Identity::default()
+        );
     }
 }

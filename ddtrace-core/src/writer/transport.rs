@@ -18,6 +18,7 @@
 //! | `Datadog-Client-Computed-Top-Level` | `yes` (the tracer sets `_dd.top_level`) |
 //! | `Datadog-Send-Real-Http-Status` | `true`: an overloaded agent answers 429 (retried, then counted), not a 200 that drops the traces |
 //! | `Datadog-Container-ID` | when found in `/proc/self/cgroup` |
+//! | `Datadog-Entity-ID` | in a container: `ci-<container id>`, else `in-<inode of the cgroup directory>` (see `container.rs`) |
 //! | `X-Datadog-Test-Session-Token` | when configured (`DD_TEST_SESSION_TOKEN`) |
 
 use std::collections::HashMap;
@@ -89,7 +90,7 @@ pub(crate) enum Outcome {
 /// `X-Datadog-Trace-Count`.
 pub(crate) fn static_headers(
     token: Option<&str>,
-    container_id: Option<&str>,
+    identity: &super::container::Identity,
 ) -> Vec<(&'static str, String)> {
     let mut headers = vec![
         ("Content-Type", "application/msgpack".to_owned()),
@@ -99,8 +100,11 @@ pub(crate) fn static_headers(
         ("Datadog-Client-Computed-Top-Level", "yes".to_owned()),
         ("Datadog-Send-Real-Http-Status", "true".to_owned()),
     ];
-    if let Some(id) = container_id {
-        headers.push(("Datadog-Container-ID", id.to_owned()));
+    if let Some(id) = &identity.container_id {
+        headers.push(("Datadog-Container-ID", id.clone()));
+    }
+    if let Some(id) = &identity.entity_id {
+        headers.push(("Datadog-Entity-ID", id.clone()));
     }
     if let Some(token) = token {
         headers.push((TEST_SESSION_TOKEN_HEADER, token.to_owned()));
@@ -139,9 +143,9 @@ impl Transport {
     ) -> Result<Transport, String> {
         let timeout = config.agent_timeout();
         let (client, base) = build_client(config)?;
-        let container = super::container::container_id();
+        let identity = super::container::identity();
         let mut headers = HeaderMap::new();
-        for (name, value) in static_headers(config.test_session_token(), container.as_deref()) {
+        for (name, value) in static_headers(config.test_session_token(), &identity) {
             let name = HeaderName::from_static_lowercase(name);
             match HeaderValue::from_str(&value) {
                 Ok(value) => {
@@ -392,7 +396,11 @@ mod tests {
 
     #[test]
     fn header_set() {
-        let headers = static_headers(Some("tok"), Some("cid"));
+        let identity = super::super::container::Identity {
+            container_id: Some("cid".to_owned()),
+            entity_id: Some("ci-cid".to_owned()),
+        };
+        let headers = static_headers(Some("tok"), &identity);
         let names: Vec<&str> = headers.iter().map(|(n, _)| *n).collect();
         assert_eq!(
             names,
@@ -404,6 +412,7 @@ mod tests {
                 "Datadog-Client-Computed-Top-Level",
                 "Datadog-Send-Real-Http-Status",
                 "Datadog-Container-ID",
+                "Datadog-Entity-ID",
                 "X-Datadog-Test-Session-Token",
             ]
         );
@@ -414,8 +423,9 @@ mod tests {
         assert_eq!(headers[4].1, "yes");
         assert_eq!(headers[5].1, "true");
         assert_eq!(headers[6].1, "cid");
-        assert_eq!(headers[7].1, "tok");
-        assert_eq!(static_headers(None, None).len(), 6);
+        assert_eq!(headers[7].1, "ci-cid");
+        assert_eq!(headers[8].1, "tok");
+        assert_eq!(static_headers(None, &Default::default()).len(), 6);
         for (name, _) in headers {
             assert_eq!(
                 HeaderName::from_static_lowercase(name).as_str(),
