@@ -715,8 +715,9 @@ impl SpanContext {
 
     /// Fixes the trace's sampling decision for good, as [`Tracer::inject`](crate::Tracer::inject)
     /// does, for a carrier format of one's own that sends it to another process: a manual keep
-    /// or drop afterwards is ignored, so this process and the downstream ones agree. Returns
-    /// the priority to send.
+    /// or drop afterwards is ignored, so this process and the downstream ones agree. If the
+    /// sampling rules have not decided yet, they decide now (see
+    /// [`sampling_priority`](Self::sampling_priority)). Returns the priority to send.
     pub fn fix_sampling_decision(&self) -> Option<i32> {
         match &self.inner {
             CtxInner::Local { trace, .. } => Some(trace.lock_decision().0),

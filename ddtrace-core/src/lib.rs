@@ -47,6 +47,7 @@
 //! - [`Config`]: builder and `DD_*` environment variables.
 //! - [`Exporter`] and [`Collector`]: where finished traces go; the collector keeps them for tests.
 //! - [`SpanData`]: a finished span, as sent.
+//! - [`log_correlation()`] ([`LogCorrelation`]): the ids that link a log line to its span.
 
 #![cfg_attr(
     not(test),
@@ -56,6 +57,7 @@
 mod clock;
 mod config;
 mod context;
+mod correlation;
 pub mod encode;
 mod error;
 mod exporter;
@@ -87,6 +89,7 @@ pub use config::{
     DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_SHUTDOWN_TIMEOUT, TraceOutput,
 };
 pub use context::{ContextGuard, RemoteContext, SpanContext};
+pub use correlation::LogCorrelation;
 pub use exporter::{
     ChunkInfo, Collector, DropCounts, Exporter, ExporterStats, NoopExporter, SamplingRates,
     TraceChunk,
@@ -189,6 +192,18 @@ pub fn current_root_span() -> Option<RootSpan> {
 /// The context of the active span (or attached context), to carry to another thread or process.
 pub fn current_context() -> Option<SpanContext> {
     context::active_context()
+}
+
+/// The identifiers that link a log line written now to the active span, for the process-wide
+/// tracer (see [`Tracer::log_correlation`]).
+///
+/// ```
+/// let _span = ddtrace_core::trace("sandwich.make");
+/// log_line(&format!("[{}] two slices of bread", ddtrace_core::log_correlation()));
+/// # fn log_line(_: &str) {}
+/// ```
+pub fn log_correlation() -> LogCorrelation {
+    tracer().log_correlation()
 }
 
 /// The exporter a tracer built with [`Tracer::new`] uses; it feeds the agent's sampling rates

@@ -11,6 +11,7 @@ use crate::clock::Instant;
 use crate::config::Config;
 use crate::context::CtxInner;
 use crate::context::{self, NotInGroup, Parent, SpanContext};
+use crate::correlation::LogCorrelation;
 use crate::error;
 use crate::exporter::{Exporter, NoopExporter};
 use crate::finalize::{Finalizer, TOP_LEVEL_KEY};
@@ -186,6 +187,26 @@ impl Tracer {
     /// The context of the active span or attached context.
     pub fn current_context(&self) -> Option<SpanContext> {
         context::active_context()
+    }
+
+    /// The identifiers that link a log line written now to the active span (the reference's
+    /// log injection): `dd.trace_id` and `dd.span_id` of the span active on this thread (`0`
+    /// outside a trace, or with tracing disabled), and this tracer's `dd.service`, `dd.env`
+    /// and `dd.version`. Put its `Display` (or its [`fields`](LogCorrelation::fields)) in
+    /// each log line; see [`LogCorrelation`].
+    pub fn log_correlation(&self) -> LogCorrelation {
+        let config = &self.inner.config;
+        let context = if config.enabled {
+            context::active_context()
+        } else {
+            None
+        };
+        LogCorrelation::new(
+            context.as_ref(),
+            config.service(),
+            config.env(),
+            config.version(),
+        )
     }
 
     /// Reads a trace context from incoming headers (any carrier: `http::HeaderMap`,

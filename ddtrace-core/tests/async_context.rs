@@ -37,9 +37,13 @@ fn span_follows_the_future_across_awaits_and_threads() {
                 async move {
                     for step in 0..10 {
                         tokio::task::yield_now().await;
-                        ddtrace_core::current_span()
-                            .expect("task span active")
-                            .set_tag("last.step", step);
+                        {
+                            let active = ddtrace_core::current_span().expect("task span active");
+                            active.set_tag("last.step", step);
+                            // A log line here names the task's span, whichever thread runs it.
+                            let logged = tracer.log_correlation().span_id();
+                            active.set_tag("logged.span_id", logged);
+                        }
                         // A guard is !Send: it cannot be held across an .await in a spawned
                         // task (the compiler refuses); scope it, or instrument a sub-future.
                         drop(tracer.trace("step"));
@@ -59,6 +63,10 @@ fn span_follows_the_future_across_awaits_and_threads() {
         assert_eq!(chunk.len(), 11);
         let root = by_name(chunk, "task");
         assert_eq!(root.metrics.get("last.step"), Some(&9.0));
+        assert_eq!(
+            common::meta(root, "logged.span_id"),
+            Some(root.span_id.to_string().as_str())
+        );
         for s in chunk.iter().filter(|s| s.name == "step") {
             assert_eq!(s.parent_id, root.span_id);
             assert_eq!(s.trace_id, root.trace_id);

@@ -533,3 +533,62 @@ fn trace_id_64_bit_mode() {
     assert_eq!(s.trace_id.high(), 0);
     assert_eq!(meta(s, "_dd.p.tid"), None);
 }
+
+/// The seed's further reading, "connect logs and traces": a log line written in a span carries
+/// the ids of that span and its trace, and the service, env and version; outside a trace, ids
+/// of 0.
+#[test]
+fn log_lines_carry_the_ids_of_the_active_span() {
+    let config = Config::builder()
+        .service("kitchen")
+        .env("prod")
+        .version("1.2.0")
+        .build_from(&HashMap::<&str, &str>::new());
+    let collector = Collector::new();
+    let tracer = Tracer::with_exporter(config, collector.clone());
+    let outside = tracer.log_correlation();
+    assert!(!outside.in_trace());
+    assert_eq!(
+        outside.to_string(),
+        "dd.service=kitchen dd.env=prod dd.version=1.2.0 dd.trace_id=0 dd.span_id=0"
+    );
+    let (in_root, in_child) = {
+        let _root = tracer.trace("sandwich.make");
+        let in_root = tracer.log_correlation();
+        let _child = tracer.trace("get_ingredients");
+        (in_root, tracer.log_correlation())
+    };
+    let spans = collector.spans();
+    let (root, child) = (
+        by_name(&spans, "sandwich.make"),
+        by_name(&spans, "get_ingredients"),
+    );
+    // 128-bit ids (the default): all 32 hex digits, the low half being the span's trace_id.
+    assert_eq!(in_root.trace_id(), format!("{:032x}", root.trace_id.0));
+    assert_eq!(in_root.span_id(), root.span_id.to_string());
+    assert_eq!(in_child.trace_id(), in_root.trace_id());
+    assert_eq!(in_child.span_id(), child.span_id.to_string());
+    assert_eq!(
+        in_child.fields(),
+        [
+            ("dd.service", "kitchen".to_owned()),
+            ("dd.env", "prod".to_owned()),
+            ("dd.version", "1.2.0".to_owned()),
+            ("dd.trace_id", in_root.trace_id()),
+            ("dd.span_id", child.span_id.to_string()),
+        ]
+    );
+    // 64-bit ids are decimal; a disabled tracer logs no ids.
+    let (tracer64, collector64) =
+        common::tracer_with(Config::builder().service("kitchen").trace_id_128(false));
+    let ids = {
+        let _span = tracer64.trace("sandwich.make");
+        tracer64.log_correlation()
+    };
+    let span = collector64.span("sandwich.make").unwrap();
+    assert_eq!(ids.trace_id(), span.trace_id.low().to_string());
+    assert_eq!((ids.env(), ids.version()), ("", ""));
+    let (disabled, _) = common::tracer_with(Config::builder().enabled(false));
+    let _span = disabled.trace("sandwich.make");
+    assert!(!disabled.log_correlation().in_trace());
+}

@@ -466,6 +466,10 @@ fn activation_is_ddtrace_cores_active_span() {
         let current = ddtrace_core::current_span().expect("an active span");
         assert_eq!(Some(current.span_id()), ot.context().dd_span_id());
         current.set_tag("set.through.core", "yes");
+        // A log line names it too.
+        let ids = tracer.core().log_correlation();
+        assert_eq!(ids.span_id(), ot.context().span_id());
+        assert_eq!(ids.trace_id(), ot.context().trace_id());
         // A ddtrace-core guard is its child, and an OpenTracing span under the guard is the
         // guard's child.
         let guard = tracer.core().trace("core.child");

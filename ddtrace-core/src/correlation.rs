@@ -1,0 +1,130 @@
+//! Log correlation: the identifiers a log line carries so that Datadog links it to the trace
+//! and span it was written in, and to the service, env and version that wrote it.
+//!
+//! The attributes are those the Datadog log pipeline reads: `dd.trace_id`, `dd.span_id`,
+//! `dd.service`, `dd.env` and `dd.version`. The trace id is the decimal 64-bit id, or the 32
+//! lowercase hex digits of a 128-bit id (as the OpenTracing crate formats it); outside a trace
+//! both ids are `0`, as the reference tracer logs them.
+
+use std::fmt;
+
+use crate::context::SpanContext;
+use crate::span_data::TraceId;
+
+/// What a log line needs to be linked to its trace: see
+/// [`Tracer::log_correlation`](crate::Tracer::log_correlation).
+///
+/// Its `Display` is the reference tracer's log format,
+/// `dd.service=<service> dd.env=<env> dd.version=<version> dd.trace_id=<id> dd.span_id=<id>`,
+/// for text logs; a structured logger takes [`fields`](Self::fields).
+///
+/// # Examples
+///
+/// ```
+/// use ddtrace_core::{Collector, Config, Tracer};
+///
+/// let config = Config::builder()
+///     .service("kitchen")
+///     .env("prod")
+///     .version("1.2.0")
+///     .trace_id_128(false)
+///     .build_from(&std::collections::HashMap::<&str, &str>::new());
+/// let tracer = Tracer::with_exporter(config, Collector::new());
+/// let span = tracer.trace("sandwich.make");
+/// let ids = tracer.log_correlation();
+/// let context = span.context().unwrap();
+/// assert_eq!(ids.trace_id(), context.trace_id().low().to_string());
+/// assert_eq!(
+///     ids.to_string(),
+///     format!(
+///         "dd.service=kitchen dd.env=prod dd.version=1.2.0 dd.trace_id={} dd.span_id={}",
+///         context.trace_id().low(),
+///         context.span_id()
+///     )
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogCorrelation {
+    trace_id: TraceId,
+    span_id: u64,
+    service: String,
+    env: String,
+    version: String,
+}
+
+impl LogCorrelation {
+    /// The identifiers for a line written in `context` (none: outside a trace) by a service
+    /// configured with `service`, `env` and `version`.
+    pub(crate) fn new(
+        context: Option<&SpanContext>,
+        service: &str,
+        env: Option<&str>,
+        version: Option<&str>,
+    ) -> Self {
+        LogCorrelation {
+            trace_id: context.map_or(TraceId(0), SpanContext::trace_id),
+            span_id: context.map_or(0, SpanContext::span_id),
+            service: service.to_owned(),
+            env: env.unwrap_or_default().to_owned(),
+            version: version.unwrap_or_default().to_owned(),
+        }
+    }
+
+    /// `dd.trace_id`: the decimal 64-bit trace id, or 32 lowercase hex digits when it has 128
+    /// bits; `0` outside a trace.
+    pub fn trace_id(&self) -> String {
+        if self.trace_id.high() != 0 {
+            self.trace_id.to_hex()
+        } else {
+            self.trace_id.low().to_string()
+        }
+    }
+
+    /// `dd.span_id`: the active span's id in decimal; `0` outside a trace.
+    pub fn span_id(&self) -> String {
+        self.span_id.to_string()
+    }
+
+    /// Whether the line is written inside a trace (else both ids are `0`).
+    pub fn in_trace(&self) -> bool {
+        self.span_id != 0
+    }
+
+    /// `dd.service`: the tracer's service.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// `dd.env`, empty when none is configured.
+    pub fn env(&self) -> &str {
+        &self.env
+    }
+
+    /// `dd.version`, empty when none is configured.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The attributes by name, for a structured (JSON) logger, in the order of the text form.
+    pub fn fields(&self) -> [(&'static str, String); 5] {
+        [
+            ("dd.service", self.service.clone()),
+            ("dd.env", self.env.clone()),
+            ("dd.version", self.version.clone()),
+            ("dd.trace_id", self.trace_id()),
+            ("dd.span_id", self.span_id()),
+        ]
+    }
+}
+
+impl fmt::Display for LogCorrelation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (name, value)) in self.fields().iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{name}={value}")?;
+        }
+        Ok(())
+    }
+}
