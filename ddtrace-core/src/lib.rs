@@ -47,7 +47,8 @@
 //! - [`Config`]: builder and `DD_*` environment variables.
 //! - [`Exporter`] and [`Collector`]: where finished traces go; the collector keeps them for tests.
 //! - [`SpanData`]: a finished span, as sent.
-//! - [`log_correlation()`] ([`LogCorrelation`]): the ids that link a log line to its span.
+//! - [`log_correlation()`] ([`LogCorrelation`]): the ids that link a log line to its span;
+//!   [`LogInjector`] adds them to every record of the `log` crate (`DD_LOGS_INJECTION`).
 
 #![cfg_attr(
     not(test),
@@ -66,6 +67,8 @@ mod id;
 mod instrument;
 mod intern;
 mod log;
+#[cfg(feature = "log")]
+mod logs;
 mod prefetch;
 pub mod propagation;
 mod rates;
@@ -96,6 +99,8 @@ pub use exporter::{
 };
 pub use instrument::{Instrument, Instrumented, WithContext, spawn, with_current_context};
 pub use log::{Level as LogLevel, set_log_sink};
+#[cfg(feature = "log")]
+pub use logs::LogInjector;
 pub use rates::{AgentRates, DEFAULT_RATE_KEY};
 pub use span::{
     ActiveSpan, Entered, MANUAL_DROP, MANUAL_KEEP, RootSpan, SharedScope, SharedSpan, Span,

@@ -952,15 +952,8 @@ thread_local! {
 /// (`DD_SERVICE`, `DD_TRACE_AGENT_URL`, ...), sending to the Datadog Agent.
 pub fn global() -> Tracer {
     let generation = GLOBAL.generation.load(Ordering::Acquire);
-    let cached = GLOBAL_CACHE
-        .try_with(|cache| match &*cache.try_borrow().ok()? {
-            Some((g, tracer)) if *g == generation => tracer.upgrade(),
-            _ => None,
-        })
-        .ok()
-        .flatten();
-    if let Some(inner) = cached {
-        return Tracer { inner };
+    if let Some(tracer) = cached_global(generation) {
+        return tracer;
     }
     let current = GLOBAL
         .tracer
@@ -981,6 +974,35 @@ pub fn global() -> Tracer {
         }
     });
     tracer
+}
+
+/// The process-wide tracer as this thread last read it, if it is still generation
+/// `generation`'s.
+#[inline]
+fn cached_global(generation: u64) -> Option<Tracer> {
+    GLOBAL_CACHE
+        .try_with(|cache| match &*cache.try_borrow().ok()? {
+            Some((g, tracer)) if *g == generation => tracer.upgrade(),
+            _ => None,
+        })
+        .ok()
+        .flatten()
+        .map(|inner| Tracer { inner })
+}
+
+/// The process-wide tracer if it was used or set already, without building it; `None` also
+/// while it is being built or replaced (for code that must not wait on that, nor start it: a
+/// logger, which the building may itself log through).
+#[cfg_attr(not(feature = "log"), allow(dead_code))]
+pub(crate) fn global_if_set() -> Option<Tracer> {
+    if let Some(tracer) = cached_global(GLOBAL.generation.load(Ordering::Acquire)) {
+        return Some(tracer);
+    }
+    match GLOBAL.tracer.try_read() {
+        Ok(slot) => slot.clone(),
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().clone(),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
 }
 
 /// Replaces the process-wide tracer; returns the previous one, if it had been used or set.

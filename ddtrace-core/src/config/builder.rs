@@ -26,6 +26,7 @@ pub struct ConfigBuilder {
     partial_flush_min_spans: Option<usize>,
     debug: Option<bool>,
     startup_logs: Option<bool>,
+    logs_injection: Option<bool>,
     agent_url: Option<String>,
     agent_host: Option<String>,
     agent_port: Option<u16>,
@@ -107,6 +108,13 @@ impl ConfigBuilder {
     /// The startup configuration line on or off (overrides `DD_TRACE_STARTUP_LOGS`).
     pub fn startup_logs(mut self, enabled: bool) -> Self {
         self.startup_logs = Some(enabled);
+        self
+    }
+
+    /// Whether an installed [`LogInjector`](crate::LogInjector) adds the correlation ids to
+    /// log records (overrides `DD_LOGS_INJECTION`; default on).
+    pub fn logs_injection(mut self, enabled: bool) -> Self {
+        self.logs_injection = Some(enabled);
         self
     }
 
@@ -348,6 +356,11 @@ impl ConfigBuilder {
         let startup_logs = self
             .startup_logs
             .unwrap_or_else(|| r.bool("DD_TRACE_STARTUP_LOGS", false));
+        // On by default: nothing is injected unless the application installs a `LogInjector`,
+        // so the variable serves to turn an installed one off.
+        let logs_injection = self
+            .logs_injection
+            .unwrap_or_else(|| r.bool("DD_LOGS_INJECTION", true));
         let agent = r.agent(self.agent_url, self.agent_host, self.agent_port);
         let code_timeout = self.agent_timeout.filter(|t| {
             let too_short = *t < Duration::from_millis(1);
@@ -563,6 +576,7 @@ impl ConfigBuilder {
             partial_flush_min_spans,
             debug,
             startup_logs,
+            logs_injection,
             agent,
             agent_timeout,
             agent_ca_cert,

@@ -98,6 +98,7 @@ pub struct Config {
     pub(crate) partial_flush_min_spans: usize,
     pub(crate) debug: bool,
     pub(crate) startup_logs: bool,
+    pub(crate) logs_injection: bool,
     pub(crate) agent: AgentEndpoint,
     pub(crate) agent_timeout: Duration,
     pub(crate) agent_ca_cert: Option<agent::AgentCaCert>,
@@ -178,6 +179,12 @@ impl Config {
     /// Whether a startup line with the effective configuration is logged.
     pub fn startup_logs(&self) -> bool {
         self.startup_logs
+    }
+
+    /// Whether an installed [`LogInjector`](crate::LogInjector) adds the correlation ids to
+    /// log records (`DD_LOGS_INJECTION`, default on).
+    pub fn logs_injection(&self) -> bool {
+        self.logs_injection
     }
 
     /// Where traces are sent.
@@ -290,6 +297,7 @@ impl Config {
             "partial_flush_enabled": self.partial_flush_enabled,
             "partial_flush_min_spans": self.partial_flush_min_spans,
             "debug": self.debug,
+            "logs_injection": self.logs_injection,
             "output": self.output.to_string(),
             "api_version": self.api_version.as_str(),
             "flush_interval_ms": self.flush_interval.as_millis() as u64,

@@ -38,9 +38,12 @@ fn environment_is_read() {
         // (DD_TRACE_DEBUG turns on process-wide debug logging: it is read in diagnostics.rs,
         // a test binary of its own.)
         ("DD_TRACE_STARTUP_LOGS", "1"),
+        ("DD_LOGS_INJECTION", "false"),
     ]);
     assert!(c.startup_logs());
     assert!(!build(&[]).startup_logs());
+    assert!(!c.logs_injection());
+    assert!(build(&[]).logs_injection());
     assert_eq!(c.service(), "svc");
     assert_eq!(c.env(), Some("prod"));
     assert_eq!(c.version(), Some("1.0"));

@@ -1,0 +1,120 @@
+//! Log injection for the [`log`] crate (the `log` feature, on by default): a logger wrapper that
+//! adds the active span's correlation ids to every record, as the reference tracer does with
+//! `DD_LOGS_INJECTION`.
+
+use log::kv::{self, Key, Source, Value, VisitSource};
+use log::{Log, Metadata, Record};
+
+/// A [`log::Log`] that hands every record to the logger it wraps with the Datadog correlation
+/// attributes added as key-values (`dd.trace_id`, `dd.span_id`, `dd.service`, `dd.env`,
+/// `dd.version`; see [`LogCorrelation`](crate::LogCorrelation)), from the process-wide tracer and the span active on
+/// the logging thread.
+///
+/// A structured logger writes key-values as attributes; for one that writes only the message,
+/// [`in_message`](Self::in_message) also prefixes the message with their text form
+/// (`[dd.service=... dd.span_id=...] message`). `DD_LOGS_INJECTION=false` (or
+/// [`ConfigBuilder::logs_injection`](crate::ConfigBuilder::logs_injection)) turns the wrapper
+/// off: records then pass through unchanged, as they do before the process-wide tracer is set
+/// or first used (the wrapper never builds it). Tracing disabled, the ids are `0`.
+///
+/// # Examples
+///
+/// ```
+/// struct Stdout;
+/// impl log::Log for Stdout {
+///     fn enabled(&self, _: &log::Metadata<'_>) -> bool { true }
+///     fn log(&self, record: &log::Record<'_>) { println!("{}", record.args()) }
+///     fn flush(&self) {}
+/// }
+///
+/// let logger = ddtrace_core::LogInjector::new(Stdout).in_message();
+/// log::set_logger(Box::leak(Box::new(logger))).unwrap();
+/// log::set_max_level(log::LevelFilter::Info);
+///
+/// let _span = ddtrace_core::trace("sandwich.make");
+/// log::info!("two slices of bread"); // [dd.service=... dd.span_id=...] two slices of bread
+/// ```
+#[derive(Debug)]
+pub struct LogInjector<L> {
+    inner: L,
+    in_message: bool,
+}
+
+impl<L: Log> LogInjector<L> {
+    /// Wraps `inner`, adding the correlation attributes to each record's key-values.
+    pub fn new(inner: L) -> Self {
+        LogInjector {
+            inner,
+            in_message: false,
+        }
+    }
+
+    /// Also prefixes each message with the attributes' text form, for a logger that writes no
+    /// key-values.
+    pub fn in_message(mut self) -> Self {
+        self.in_message = true;
+        self
+    }
+
+    /// The wrapped logger.
+    pub fn inner(&self) -> &L {
+        &self.inner
+    }
+}
+
+impl<L: Log> Log for LogInjector<L> {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        self.inner.enabled(metadata)
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        // Not built here: until the application sets or first uses the process-wide tracer
+        // there is no trace to name (and building it may log, through this very logger).
+        let Some(tracer) = crate::tracer::global_if_set() else {
+            return self.inner.log(record);
+        };
+        if !tracer.config().logs_injection() {
+            return self.inner.log(record);
+        }
+        let ids = tracer.log_correlation();
+        let fields = ids.fields();
+        let added = Added {
+            theirs: record.key_values(),
+            ours: &fields,
+        };
+        let mut builder = record.to_builder();
+        builder.key_values(&added);
+        if self.in_message {
+            self.inner.log(
+                &builder
+                    .args(format_args!("[{ids}] {}", record.args()))
+                    .build(),
+            );
+        } else {
+            self.inner.log(&builder.build());
+        }
+    }
+
+    fn flush(&self) {
+        self.inner.flush();
+    }
+}
+
+/// A record's own key-values, then the correlation attributes (unless the record has a key of
+/// the same name: its own value stands).
+struct Added<'a> {
+    theirs: &'a dyn Source,
+    ours: &'a [(&'static str, String)],
+}
+
+impl Source for Added<'_> {
+    fn visit<'kvs>(&'kvs self, visitor: &mut dyn VisitSource<'kvs>) -> Result<(), kv::Error> {
+        self.theirs.visit(visitor)?;
+        for (name, value) in self.ours {
+            if self.theirs.get(Key::from_str(name)).is_none() {
+                visitor.visit_pair(Key::from_str(name), Value::from(value.as_str()))?;
+            }
+        }
+        Ok(())
+    }
+}
