@@ -12,6 +12,7 @@
 //! | `language`, `runtime-id`, `process_id` | local root | always |
 //! | `_dd.agent_psr` / `_dd.rule_psr` / `_dd.limit_psr` | local root | the decision used them |
 //! | `_sampling_priority_v1` (metric) | chunk root | always |
+//! | `_dd.span_sampling.*` (metrics) | spans a single-span rule keeps | the trace is dropped (priority ≤ 0) |
 //! | `_dd.p.*` propagated tags, `_dd.p.dm`, `_dd.p.tid` | chunk root | when known / 128-bit id |
 //!
 //! The chunk root is the local root when it is in the chunk, else the first span whose parent is
@@ -23,6 +24,7 @@ use std::sync::OnceLock;
 use crate::config::Config;
 use crate::exporter::ChunkInfo;
 use crate::intern::{intern, intern_or_own};
+use crate::sampler::{SpanSampler, monotonic_clock};
 use crate::span_data::{SpanData, Str, TagMap};
 use crate::tag::{Stored, TagValue};
 use crate::versioned::{Cache, Versioned};
@@ -71,6 +73,8 @@ pub struct Finalizer {
     base_service: Str,
     process_id: f64,
     global_tags: Versioned<GlobalTags>,
+    /// Single-span sampling of dropped traces (`DD_SPAN_SAMPLING_RULES`).
+    span_sampler: SpanSampler,
 }
 
 thread_local! {
@@ -119,6 +123,7 @@ impl Finalizer {
             base_service: Str::Borrowed(service),
             process_id: f64::from(std::process::id()),
             global_tags: Versioned::new(GlobalTags::new(config.global_tags.clone())),
+            span_sampler: SpanSampler::new(&config.span_sampling_rules, monotonic_clock()),
         }
     }
 
@@ -156,6 +161,9 @@ pub(crate) fn finalize_in_place(spans: &mut [SpanData], info: &ChunkInfo, f: &Fi
     mark_top_level(spans, info.local_root_id);
     f.global_tags
         .with(&GLOBAL_TAGS, |global| tag_spans(spans, global, info, f));
+    if info.priority <= 0 && !f.span_sampler.is_empty() {
+        f.span_sampler.sample(info.trace_id, spans);
+    }
     let root = &mut spans[root_idx];
     root.metrics
         .insert(SAMPLING_PRIORITY_KEY, f64::from(info.priority));

@@ -529,6 +529,64 @@ fn the_agents_rates_decide_later_traces() {
     assert_all_sent(&tracer, 6, 6);
 }
 
+/// Single-span sampling: in a trace the rules drop, the spans a span rule matches are marked
+/// for the agent to keep; a kept trace's spans are not marked.
+#[test]
+fn spans_of_dropped_traces_kept_by_span_rules_arrive_marked() {
+    let agent = start_agent(TestAgent::builder());
+    let session = agent.session().unwrap();
+    let tracer = build(
+        config(&agent.url(), &session)
+            .sampling_rules_json(r#"[{"name":"dropped.*","sample_rate":0}]"#)
+            .span_sampling_rules_json(r#"[{"name":"db.*","max_per_second":50}]"#),
+    );
+    let dropped = {
+        let _root = tracer.trace("dropped.request");
+        let db = tracer.trace("db.query");
+        drop(tracer.trace("cache.get"));
+        db.span_id()
+    };
+    {
+        let _root = tracer.trace("kept.request");
+        drop(tracer.trace("db.query"));
+    }
+    assert!(tracer.flush(WAIT));
+    let traces = session.wait_for_traces(2, WAIT).unwrap();
+    let marks = |s: &Value| {
+        [
+            "_dd.span_sampling.mechanism",
+            "_dd.span_sampling.rule_rate",
+            "_dd.span_sampling.max_per_second",
+        ]
+        .map(|k| s["metrics"].get(k).and_then(Value::as_f64))
+    };
+    let mut seen = 0;
+    for trace in traces.as_array().unwrap() {
+        let trace = trace.as_array().unwrap();
+        let root = trace
+            .iter()
+            .find(|s| s["parent_id"].as_u64().unwrap_or(0) == 0)
+            .unwrap();
+        let dropped_trace = root["name"] == "dropped.request";
+        assert_eq!(
+            root["metrics"]["_sampling_priority_v1"].as_f64(),
+            Some(if dropped_trace { -1.0 } else { 1.0 }),
+            "{root}"
+        );
+        for span in trace {
+            seen += 1;
+            let expected = if dropped_trace && span["name"] == "db.query" {
+                assert_eq!(span["span_id"], dropped);
+                [Some(8.0), Some(1.0), Some(50.0)]
+            } else {
+                [None, None, None]
+            };
+            assert_eq!(marks(span), expected, "{span}");
+        }
+    }
+    assert_eq!(seen, 5);
+}
+
 /// The agent's /info says it takes span events: they go in the native `span_events` field
 /// (not meta `events`), typed; an array whose values differ in type, which the agent refuses,
 /// goes as its JSON text.

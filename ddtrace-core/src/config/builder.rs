@@ -41,6 +41,7 @@ pub struct ConfigBuilder {
     test_session_token: Option<String>,
     sampling_rules: Option<Vec<SamplingRule>>,
     sampling_rules_json: Option<String>,
+    span_sampling_rules_json: Option<String>,
     sample_rate: Option<f64>,
     rate_limit: Option<f64>,
     propagation_style: Option<Vec<PropagationStyle>>,
@@ -211,6 +212,14 @@ impl ConfigBuilder {
     /// rules are reported and skipped).
     pub fn sampling_rules_json(mut self, json: impl Into<String>) -> Self {
         self.sampling_rules_json = Some(json.into());
+        self
+    }
+
+    /// Single-span sampling rules as the JSON of `DD_SPAN_SAMPLING_RULES` (overrides it and
+    /// `DD_SPAN_SAMPLING_RULES_FILE`; invalid rules are reported and skipped): spans kept from
+    /// traces the trace sampler drops (see [`SpanSamplingRule`](crate::sampler::SpanSamplingRule)).
+    pub fn span_sampling_rules_json(mut self, json: impl Into<String>) -> Self {
+        self.span_sampling_rules_json = Some(json.into());
         self
     }
 
@@ -497,6 +506,26 @@ impl ConfigBuilder {
                 None => Vec::new(),
             },
         };
+        let span_sampling_rules = match self.span_sampling_rules_json {
+            Some(json) => r.span_sampling_rules("span_sampling_rules", &json),
+            None => match r.string("DD_SPAN_SAMPLING_RULES") {
+                Some(json) => r.span_sampling_rules("DD_SPAN_SAMPLING_RULES", &json),
+                None => match r.string("DD_SPAN_SAMPLING_RULES_FILE") {
+                    Some(path) => match std::fs::read_to_string(&path) {
+                        Ok(json) => r.span_sampling_rules("DD_SPAN_SAMPLING_RULES_FILE", &json),
+                        Err(e) => {
+                            r.reject(
+                                "DD_SPAN_SAMPLING_RULES_FILE",
+                                &path,
+                                format!("cannot read the file ({e}); no span sampling rules"),
+                            );
+                            Vec::new()
+                        }
+                    },
+                    None => Vec::new(),
+                },
+            },
+        };
         let rate_ok = |v: &f64| v.is_finite() && (0.0..=1.0).contains(v);
         let sample_rate = match self.sample_rate {
             Some(v) if rate_ok(&v) => Some(v),
@@ -588,6 +617,7 @@ impl ConfigBuilder {
             shutdown_timeout,
             test_session_token,
             sampling_rules,
+            span_sampling_rules,
             sample_rate,
             rate_limit,
             propagation_style_inject,

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use super::DEFAULT_PROPAGATION_STYLE;
 use crate::propagation::{PropagationStyle, parse_style_list};
-use crate::sampler::{SamplingRule, parse_sampling_rules};
+use crate::sampler::{
+    SamplingRule, SpanSamplingRule, parse_sampling_rules, parse_span_sampling_rules,
+};
 
 /// Where configuration variables come from: the process environment, or a map in tests.
 pub trait EnvSource {
@@ -115,6 +117,19 @@ impl Reader<'_> {
     /// Sampling rules from JSON; problems are reported under `variable`, naming the value.
     pub(super) fn sampling_rules(&mut self, variable: &str, json: &str) -> Vec<SamplingRule> {
         let (rules, problems) = parse_sampling_rules(json);
+        if !problems.is_empty() {
+            self.reject(variable, json, problems.join("; "));
+        }
+        rules
+    }
+
+    /// Single-span sampling rules from JSON; problems are reported under `variable`.
+    pub(super) fn span_sampling_rules(
+        &mut self,
+        variable: &str,
+        json: &str,
+    ) -> Vec<SpanSamplingRule> {
+        let (rules, problems) = parse_span_sampling_rules(json);
         if !problems.is_empty() {
             self.reject(variable, json, problems.join("; "));
         }

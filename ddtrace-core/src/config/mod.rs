@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use crate::encode::ApiVersion;
 use crate::propagation::PropagationStyle;
-use crate::sampler::SamplingRule;
+use crate::sampler::{SamplingRule, SpanSamplingRule};
 use crate::span_data::TagMap;
 use crate::tag::TagValue;
 
@@ -110,6 +110,7 @@ pub struct Config {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) test_session_token: Option<String>,
     pub(crate) sampling_rules: Vec<SamplingRule>,
+    pub(crate) span_sampling_rules: Vec<SpanSamplingRule>,
     pub(crate) sample_rate: Option<f64>,
     pub(crate) rate_limit: f64,
     pub(crate) propagation_style_inject: Vec<PropagationStyle>,
@@ -241,6 +242,12 @@ impl Config {
         &self.sampling_rules
     }
 
+    /// Single-span sampling rules (`DD_SPAN_SAMPLING_RULES`, or the file
+    /// `DD_SPAN_SAMPLING_RULES_FILE` names), tried in order on the spans of dropped traces.
+    pub fn span_sampling_rules(&self) -> &[SpanSamplingRule] {
+        &self.span_sampling_rules
+    }
+
     /// The catch-all sampling rate (`DD_TRACE_SAMPLE_RATE`), tried after the rules.
     pub fn sample_rate(&self) -> Option<f64> {
         self.sample_rate
@@ -307,6 +314,7 @@ impl Config {
             "sample_rate": self.sample_rate,
             "rate_limit": self.rate_limit,
             "sampling_rules": self.sampling_rules.iter().map(SamplingRule::describe).collect::<Vec<_>>(),
+            "span_sampling_rules": self.span_sampling_rules.iter().map(SpanSamplingRule::describe).collect::<Vec<_>>(),
             "propagation_style_inject": self.propagation_style_inject.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             "propagation_style_extract": self.propagation_style_extract.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             "x_datadog_tags_max_length": self.x_datadog_tags_max_length,

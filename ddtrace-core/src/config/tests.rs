@@ -650,3 +650,46 @@ fn a_partial_flush_threshold_above_what_a_trace_may_hold_warns_and_is_capped() {
     assert_eq!(c.partial_flush_min_spans(), 10_000);
     assert!(c.warnings().is_empty());
 }
+
+#[test]
+fn span_sampling_rules_from_code_the_variable_or_its_file() {
+    let rules = r#"[{"name":"db.*","max_per_second":5}]"#;
+    let c = build(&[("DD_SPAN_SAMPLING_RULES", rules)]);
+    assert_eq!(c.span_sampling_rules().len(), 1);
+    assert_eq!(c.span_sampling_rules()[0].limit(), Some(5.0));
+    assert!(build(&[]).span_sampling_rules().is_empty());
+    // The file, when the variable is unset; the variable wins over it.
+    let path = std::env::temp_dir().join(format!("ddtrace-span-rules-{}", std::process::id()));
+    std::fs::write(
+        &path,
+        r#"[{"service":"a"},{"service":"b","sample_rate":0.5}]"#,
+    )
+    .unwrap();
+    let file = path.to_str().unwrap();
+    let c = build(&[("DD_SPAN_SAMPLING_RULES_FILE", file)]);
+    assert_eq!(c.span_sampling_rules().len(), 2);
+    assert_eq!(c.span_sampling_rules()[1].sample_rate(), 0.5);
+    let c = build(&[
+        ("DD_SPAN_SAMPLING_RULES", rules),
+        ("DD_SPAN_SAMPLING_RULES_FILE", file),
+    ]);
+    assert_eq!(c.span_sampling_rules().len(), 1);
+    std::fs::remove_file(&path).unwrap();
+    // Code beats both.
+    let map: HashMap<&str, &str> = [("DD_SPAN_SAMPLING_RULES", rules)].into();
+    let c = Config::builder()
+        .span_sampling_rules_json("[]")
+        .build_from(&map);
+    assert!(c.span_sampling_rules().is_empty());
+    // A file that cannot be read, or a bad rule, is reported and nothing else lost.
+    let c = build(&[("DD_SPAN_SAMPLING_RULES_FILE", "/nonexistent/rules.json")]);
+    assert!(c.span_sampling_rules().is_empty());
+    assert_eq!(c.warnings()[0].variable, "DD_SPAN_SAMPLING_RULES_FILE");
+    let c = build(&[(
+        "DD_SPAN_SAMPLING_RULES",
+        r#"[{"name":"ok"},{"max_per_second":"x"}]"#,
+    )]);
+    assert_eq!(c.span_sampling_rules().len(), 1);
+    assert_eq!(c.warnings()[0].variable, "DD_SPAN_SAMPLING_RULES");
+    assert!(c.warnings()[0].message.contains("rule 1 skipped"));
+}

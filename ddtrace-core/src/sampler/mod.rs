@@ -35,6 +35,7 @@ mod glob;
 mod knuth;
 mod limiter;
 mod rule;
+mod span_rules;
 
 use std::sync::Arc;
 
@@ -48,6 +49,11 @@ pub use glob::Glob;
 pub use knuth::{KNUTH_FACTOR, knuth_keep};
 pub use limiter::{Clock, RateLimiter, monotonic_clock};
 pub use rule::{SamplingRule, parse_sampling_rules};
+pub(crate) use span_rules::SpanSampler;
+pub use span_rules::{
+    MECHANISM_SPAN_SAMPLING_RULE, SPAN_SAMPLING_MAX_PER_SECOND_KEY, SPAN_SAMPLING_MECHANISM_KEY,
+    SPAN_SAMPLING_RULE_RATE_KEY, SpanSamplingRule, parse_span_sampling_rules,
+};
 
 /// Mechanism `-0`: the default (no rule, no agent rate).
 pub const MECHANISM_DEFAULT: u8 = crate::trace::MECHANISM_DEFAULT;

@@ -133,8 +133,23 @@ fn tag_matches(input: &SamplingInput<'_>, key: &str, glob: &Glob) -> bool {
 /// description of each problem: invalid JSON (no rules), or a rule that is not an object, lacks a
 /// numeric `sample_rate` in `[0, 1]`, or has a pattern that is not a string (that rule skipped).
 pub fn parse_sampling_rules(json: &str) -> (Vec<SamplingRule>, Vec<String>) {
-    let value: Value = match serde_json::from_str(json) {
-        Ok(v) => v,
+    parse_rule_array(json, |item| parse_rule(&item))
+}
+
+/// A JSON array of rules, each parsed by `parse`: the valid ones in order, and a description
+/// of each problem (invalid JSON or not an array: no rules; a rule `parse` refuses: skipped).
+pub(super) fn parse_rule_array<T>(
+    json: &str,
+    mut parse: impl FnMut(Value) -> Result<T, String>,
+) -> (Vec<T>, Vec<String>) {
+    let items = match serde_json::from_str::<Value>(json) {
+        Ok(Value::Array(items)) => items,
+        Ok(_) => {
+            return (
+                Vec::new(),
+                vec!["expected a JSON array of rules; no rules applied".into()],
+            );
+        }
         Err(e) => {
             return (
                 Vec::new(),
@@ -142,16 +157,10 @@ pub fn parse_sampling_rules(json: &str) -> (Vec<SamplingRule>, Vec<String>) {
             );
         }
     };
-    let Value::Array(items) = value else {
-        return (
-            Vec::new(),
-            vec!["expected a JSON array of rules; no rules applied".into()],
-        );
-    };
     let mut rules = Vec::new();
     let mut problems = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        match parse_rule(item) {
+    for (i, item) in items.into_iter().enumerate() {
+        match parse(item) {
             Ok(rule) => rules.push(rule),
             Err(why) => problems.push(format!("rule {i} skipped: {why}")),
         }
@@ -159,7 +168,7 @@ pub fn parse_sampling_rules(json: &str) -> (Vec<SamplingRule>, Vec<String>) {
     (rules, problems)
 }
 
-fn parse_rule(item: &Value) -> Result<SamplingRule, String> {
+pub(super) fn parse_rule(item: &Value) -> Result<SamplingRule, String> {
     let Value::Object(obj) = item else {
         return Err("not a JSON object".into());
     };

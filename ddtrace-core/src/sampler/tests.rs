@@ -3,13 +3,8 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::limiter::tests::manual_clock;
 use super::*;
-
-fn manual_clock() -> (Arc<AtomicU64>, Clock) {
-    let now = Arc::new(AtomicU64::new(0));
-    let shared = Arc::clone(&now);
-    (now, Arc::new(move || shared.load(Ordering::SeqCst)))
-}
 
 fn sampler(
     rules: Vec<SamplingRule>,

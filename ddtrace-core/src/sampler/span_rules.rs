@@ -1,0 +1,266 @@
+//! Single span sampling (`DD_SPAN_SAMPLING_RULES`): spans of a trace the trace sampler dropped
+//! that are kept anyway, each on its own.
+//!
+//! Every trace is sent to the agent, dropped ones included (priority ≤ 0); the agent keeps
+//! a dropped trace's spans that carry `_dd.span_sampling.mechanism = 8`. A rule is a JSON
+//! object with `service`, `name`, `resource` and `tags` patterns (as in trace sampling rules,
+//! all optional), `sample_rate` (default 1) and `max_per_second` (default: no limit). For each
+//! span of a dropped trace the first matching rule decides: the Knuth test on the span id at
+//! the rule's rate, then the rule's own limiter. A kept span gets
+//! `_dd.span_sampling.mechanism` (8), `_dd.span_sampling.rule_rate` and, when the rule has a
+//! limit, `_dd.span_sampling.max_per_second`.
+
+use serde_json::Value;
+
+use super::rule::{SamplingRule, parse_rule, parse_rule_array};
+use super::{Clock, KNUTH_FACTOR, RateLimiter, SamplingInput};
+use crate::span_data::{SpanData, TraceId};
+
+/// Metric key of the single-span mechanism.
+pub const SPAN_SAMPLING_MECHANISM_KEY: &str = "_dd.span_sampling.mechanism";
+/// Metric key of the rate of the rule that kept a span.
+pub const SPAN_SAMPLING_RULE_RATE_KEY: &str = "_dd.span_sampling.rule_rate";
+/// Metric key of the limit of the rule that kept a span.
+pub const SPAN_SAMPLING_MAX_PER_SECOND_KEY: &str = "_dd.span_sampling.max_per_second";
+/// The single-span sampling mechanism.
+pub const MECHANISM_SPAN_SAMPLING_RULE: u8 = 8;
+
+/// One single-span sampling rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpanSamplingRule {
+    matcher: SamplingRule,
+    max_per_second: Option<f64>,
+}
+
+impl SpanSamplingRule {
+    /// A rule keeping every span it matches (rate 1, no limit) until patterns and a rate are
+    /// given; `rule` supplies the patterns and the rate.
+    pub fn new(rule: SamplingRule) -> Self {
+        SpanSamplingRule {
+            matcher: rule,
+            max_per_second: None,
+        }
+    }
+
+    /// At most `limit` spans a second kept by this rule (a negative or NaN limit means none).
+    pub fn max_per_second(mut self, limit: f64) -> Self {
+        self.max_per_second = (limit >= 0.0).then_some(limit);
+        self
+    }
+
+    /// The rule's rate.
+    pub fn sample_rate(&self) -> f64 {
+        self.matcher.sample_rate()
+    }
+
+    /// The rule's limit, if any.
+    pub fn limit(&self) -> Option<f64> {
+        self.max_per_second
+    }
+
+    /// A short description, for the startup line.
+    pub fn describe(&self) -> String {
+        match self.max_per_second {
+            Some(limit) => format!("span {}, max_per_second={limit}", self.matcher.describe()),
+            None => format!("span {}", self.matcher.describe()),
+        }
+    }
+}
+
+/// Parses the `DD_SPAN_SAMPLING_RULES` JSON. Returns the valid rules (in order) and a
+/// description of each problem: invalid JSON (no rules), or a rule that is not an object, has a
+/// `sample_rate` that is not a number in `[0, 1]`, a `max_per_second` that is not a number,
+/// or a pattern that is not a string (that rule skipped).
+pub fn parse_span_sampling_rules(json: &str) -> (Vec<SpanSamplingRule>, Vec<String>) {
+    parse_rule_array(json, parse_span_rule)
+}
+
+fn parse_span_rule(mut item: Value) -> Result<SpanSamplingRule, String> {
+    let Value::Object(obj) = &mut item else {
+        return Err("not a JSON object".into());
+    };
+    let limit = match obj.remove("max_per_second") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => Some(n.as_f64().ok_or("max_per_second is not a number")?),
+        Some(other) => return Err(format!("max_per_second {other} is not a number")),
+    };
+    // The rate is optional here: every matching span by default.
+    obj.entry("sample_rate").or_insert(Value::from(1.0));
+    let rule = SpanSamplingRule::new(parse_rule(&item)?);
+    Ok(match limit {
+        Some(limit) => rule.max_per_second(limit),
+        None => rule,
+    })
+}
+
+/// Applies single-span rules to the spans of dropped traces (see the module doc).
+pub(crate) struct SpanSampler {
+    rules: Vec<(SpanSamplingRule, Option<RateLimiter>)>,
+}
+
+impl SpanSampler {
+    /// A sampler of `rules`, their limiters on `clock`.
+    pub(crate) fn new(rules: &[SpanSamplingRule], clock: Clock) -> Self {
+        SpanSampler {
+            rules: rules
+                .iter()
+                .map(|r| {
+                    let limiter = r
+                        .max_per_second
+                        .map(|limit| RateLimiter::new(limit, Clock::clone(&clock)));
+                    (r.clone(), limiter)
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether there is any rule.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Marks the spans of a dropped trace that the rules keep.
+    pub(crate) fn sample(&self, trace_id: TraceId, spans: &mut [SpanData]) {
+        for span in spans {
+            let input = SamplingInput {
+                trace_id,
+                service: &span.service,
+                name: &span.name,
+                resource: &span.resource,
+                meta: &span.meta,
+                metrics: &span.metrics,
+                env: "",
+            };
+            let Some((rule, limiter)) = self.rules.iter().find(|(r, _)| r.matcher.matches(&input))
+            else {
+                continue;
+            };
+            let rate = rule.sample_rate();
+            if !span_keep(span.span_id, rate) || limiter.as_ref().is_some_and(|l| !l.allow().0) {
+                continue;
+            }
+            let metrics = &mut span.metrics;
+            metrics.insert(
+                SPAN_SAMPLING_MECHANISM_KEY,
+                f64::from(MECHANISM_SPAN_SAMPLING_RULE),
+            );
+            metrics.insert(SPAN_SAMPLING_RULE_RATE_KEY, rate);
+            if let Some(limit) = rule.max_per_second {
+                metrics.insert(SPAN_SAMPLING_MAX_PER_SECOND_KEY, limit);
+            }
+        }
+    }
+}
+
+/// The Knuth test on a span id, as the reference samples single spans.
+fn span_keep(span_id: u64, rate: f64) -> bool {
+    if rate >= 1.0 {
+        return true;
+    }
+    if rate.is_nan() || rate <= 0.0 {
+        return false;
+    }
+    span_id.wrapping_mul(KNUTH_FACTOR) <= (rate * u64::MAX as f64) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sampler::limiter::tests::manual_clock;
+
+    fn span(id: u64, service: &'static str, name: &'static str) -> SpanData {
+        SpanData {
+            span_id: id,
+            name: name.into(),
+            service: service.into(),
+            resource: name.into(),
+            ..SpanData::default()
+        }
+    }
+
+    fn marks(s: &SpanData) -> (Option<f64>, Option<f64>, Option<f64>) {
+        (
+            s.metrics.get(SPAN_SAMPLING_MECHANISM_KEY).copied(),
+            s.metrics.get(SPAN_SAMPLING_RULE_RATE_KEY).copied(),
+            s.metrics.get(SPAN_SAMPLING_MAX_PER_SECOND_KEY).copied(),
+        )
+    }
+
+    #[test]
+    fn parses_rules_with_defaults_and_reports_problems() {
+        let (rules, problems) = parse_span_sampling_rules(
+            r#"[{"service":"db*","name":"query"},
+                {"name":"cache.*","sample_rate":0.5,"max_per_second":10},
+                {"sample_rate":2},
+                {"max_per_second":"lots"},
+                {"name":7},
+                "x"]"#,
+        );
+        assert_eq!(rules.len(), 2);
+        assert_eq!((rules[0].sample_rate(), rules[0].limit()), (1.0, None));
+        assert_eq!(
+            (rules[1].sample_rate(), rules[1].limit()),
+            (0.5, Some(10.0))
+        );
+        assert_eq!(
+            rules[1].describe(),
+            r#"span rule {name="cache.*", sample_rate=0.5}, max_per_second=10"#
+        );
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert!(problems[0].starts_with("rule 2 skipped"), "{}", problems[0]);
+        assert!(problems[1].contains("max_per_second"), "{}", problems[1]);
+        let (rules, problems) = parse_span_sampling_rules("{");
+        assert!(rules.is_empty());
+        assert!(problems[0].contains("invalid JSON"));
+    }
+
+    #[test]
+    fn the_first_matching_rule_keeps_spans_within_its_rate_and_limit() {
+        let (rules, _) = parse_span_sampling_rules(
+            r#"[{"service":"db","name":"query","max_per_second":2},
+                {"service":"db","sample_rate":0},
+                {"name":"cache.get"}]"#,
+        );
+        let (now, clock) = manual_clock();
+        let sampler = SpanSampler::new(&rules, clock);
+        let mut spans = vec![
+            span(1, "db", "query"),
+            span(2, "db", "query"),
+            span(3, "db", "query"),
+            span(4, "db", "connect"),
+            span(5, "web", "cache.get"),
+            span(6, "web", "http.request"),
+        ];
+        sampler.sample(TraceId(9), &mut spans);
+        let limited = (Some(8.0), Some(1.0), Some(2.0));
+        let none = (None, None, None);
+        // The limiter's bucket holds two: the third query is over the limit.
+        assert_eq!(marks(&spans[0]), limited);
+        assert_eq!(marks(&spans[1]), limited);
+        assert_eq!(marks(&spans[2]), none);
+        // The second rule matched first, at rate 0; the third keeps without a limit.
+        assert_eq!(marks(&spans[3]), none);
+        assert_eq!(marks(&spans[4]), (Some(8.0), Some(1.0), None));
+        assert_eq!(marks(&spans[5]), none);
+        // A second later the bucket has refilled.
+        now.store(1_000_000_000, std::sync::atomic::Ordering::SeqCst);
+        let mut later = vec![span(7, "db", "query")];
+        sampler.sample(TraceId(9), &mut later);
+        assert_eq!(marks(&later[0]), limited);
+    }
+
+    #[test]
+    fn the_rate_is_the_knuth_test_on_the_span_id() {
+        // 1 * factor is about 0.0602 of u64::MAX.
+        assert!(span_keep(1, 0.07));
+        assert!(!span_keep(1, 0.05));
+        assert!(span_keep(u64::MAX, 1.0));
+        assert!(!span_keep(1, 0.0));
+        assert!(!span_keep(1, f64::NAN));
+        let (rules, _) = parse_span_sampling_rules(r#"[{"sample_rate":0.05}]"#);
+        let sampler = SpanSampler::new(&rules, manual_clock().1);
+        let mut spans = vec![span(1, "s", "n")];
+        sampler.sample(TraceId(0), &mut spans);
+        assert_eq!(marks(&spans[0]).0, None, "dropped by the rate");
+    }
+}
