@@ -394,7 +394,8 @@ impl TraceState {
         }
     }
 
-    /// [`settle`](Self::settle) from `root`, or the root as it started; returns the debug line.
+    /// [`settle`](Self::settle) from `root`, else the root among the trace's finished spans,
+    /// else the root as it started; returns the debug line.
     fn settle_from(&self, root: Option<&SpanData>) -> Option<String> {
         let tracer = self.tracer()?;
         // The lock makes concurrent calls decide once (the rate limiter counts each decision).
@@ -403,33 +404,40 @@ impl TraceState {
             return None;
         }
         let env = tracer.env;
-        let no_tags = (TagMap::default(), TagMap::default());
-        let input = match (root, buf.root_at_start.as_deref()) {
-            (Some(r), _) => rule_input(
-                self.trace_id,
-                env,
-                (&r.service, &r.name, &r.resource),
-                &r.meta,
-                &r.metrics,
-            ),
-            (None, Some(r)) => {
-                let (meta, metrics) = r.tags.as_deref().unwrap_or(&no_tags);
-                rule_input(
+        let (priority, mechanism, rates, line) = {
+            let finished = || {
+                buf.finished
+                    .iter()
+                    .find(|s| s.span_id == self.local_root_id)
+            };
+            let no_tags = (TagMap::default(), TagMap::default());
+            let input = match (root.or_else(finished), buf.root_at_start.as_deref()) {
+                (Some(r), _) => rule_input(
                     self.trace_id,
                     env,
                     (&r.service, &r.name, &r.resource),
-                    meta,
-                    metrics,
-                )
-            }
-            (None, None) => {
-                // Not reached: the snapshot stays until the decision is made.
-                self.decision
-                    .fetch_and(!DECISION_PENDING, Ordering::Relaxed);
-                return None;
-            }
+                    &r.meta,
+                    &r.metrics,
+                ),
+                (None, Some(r)) => {
+                    let (meta, metrics) = r.tags.as_deref().unwrap_or(&no_tags);
+                    rule_input(
+                        self.trace_id,
+                        env,
+                        (&r.service, &r.name, &r.resource),
+                        meta,
+                        metrics,
+                    )
+                }
+                (None, None) => {
+                    // Not reached: the snapshot stays until the decision is made.
+                    self.decision
+                        .fetch_and(!DECISION_PENDING, Ordering::Relaxed);
+                    return None;
+                }
+            };
+            tracer.sampler.decide_unlogged(&input)
         };
-        let (priority, mechanism, rates, line) = tracer.sampler.decide_unlogged(&input);
         let decided = pack_decision(priority, mechanism);
         let mut current = self.decision.load(Ordering::Relaxed);
         loop {
@@ -538,8 +546,8 @@ impl TraceState {
 
     /// Priority, decision maker and, if any, the rates the decision used.
     fn record_decision(&self, priority: i32, mechanism: u8, rates: SamplingRates) {
-        // The sampler decides when the trace starts (with no rule configured, or a debug
-        // explanation wanted), before anything can have locked it.
+        // Without rules the sampler decides when the trace starts, before anything can have
+        // locked it (with rules, `settle_from` decides).
         self.decision
             .store(pack_decision(priority, mechanism), Ordering::Relaxed);
         if rates.agent.is_some() || rates.rule.is_some() || rates.limit.is_some() {
@@ -767,12 +775,16 @@ impl TraceState {
         let Some(tracer) = self.tracer() else {
             return;
         };
-        if self.is_pending() {
-            // The decision is needed now: from the root as it finished when it is in this
-            // chunk (the last chunk, or a partial one sent after the root finished).
+        if tracer.sampler.has_rules() {
+            // The decision may be pending: it is needed now, from the root as it finished when
+            // it is in this chunk (the last chunk, or a partial one sent after the root
+            // finished). The rates that go with the root are read after it is made, here or
+            // by another thread since the chunk was taken.
             let root = spans.iter().find(|s| s.span_id == self.local_root_id);
-            self.settle(root);
-            rates = self.buf().rates;
+            if root.is_some() || self.is_pending() {
+                self.settle(root);
+                rates = self.buf().rates;
+            }
         }
         if crate::log::debug_enabled() {
             self.report_refused_decision();

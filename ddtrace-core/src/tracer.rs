@@ -222,8 +222,9 @@ impl Tracer {
     }
 
     /// Writes `context` into outgoing headers in the configured injection styles
-    /// (`DD_TRACE_PROPAGATION_STYLE_INJECT`). The sampling decision travels with it (it is made
-    /// when the trace starts, so always before any injection).
+    /// (`DD_TRACE_PROPAGATION_STYLE_INJECT`). The sampling decision travels with it, fixed from
+    /// then on: made when the trace started, or, with sampling rules, now if it was not yet
+    /// (from the local root as it is now; see the guide's *Sampling*).
     pub fn inject(&self, context: &SpanContext, carrier: &mut dyn Injector) {
         self.inject_impl(context, None, carrier);
     }

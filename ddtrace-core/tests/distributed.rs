@@ -396,6 +396,28 @@ fn a_root_out_of_reach_is_decided_as_it_started() {
     );
 }
 
+/// A root that finished while its trace goes on is seen as it finished, by an injection from
+/// any thread.
+#[test]
+fn an_injection_after_the_root_finished_sees_it_as_it_finished() {
+    let (tracer, collector) = tracer_with(deferred_rules());
+    let mut root = tracer.span("request").start();
+    let mut background = tracer
+        .span("background")
+        .child_of(&root.context().unwrap())
+        .start();
+    root.set_resource("GET /health");
+    root.finish();
+    let mut out = HashMap::new();
+    tracer.inject(&background.context().unwrap(), &mut out);
+    assert_eq!(out["x-datadog-sampling-priority"], "-1");
+    background.finish();
+    assert_eq!(
+        decision_of(&collector, "request"),
+        (-1.0, "-3".to_owned(), 0.0)
+    );
+}
+
 /// A partial chunk sends the decision: it is made with the first one, from the open root on
 /// this thread, and every later chunk agrees.
 #[test]

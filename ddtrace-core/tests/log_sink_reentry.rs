@@ -105,3 +105,49 @@ fn a_sink_reaches_the_active_span_from_a_deferred_decision_line() {
     let client = client.expect("the client span");
     assert_eq!(client.metrics.get("from.the.sink"), Some(&1.0));
 }
+
+/// A chunk holding the root, taken while the decision was pending and exported after another
+/// caller made it (here, an injection from the sink, on the line sent between the two), still
+/// carries the rates of the decision.
+#[test]
+fn a_root_chunk_decided_while_in_flight_carries_the_rates() {
+    let _turn = SINK.lock().unwrap_or_else(|p| p.into_inner());
+    let inject_from: Arc<Mutex<Option<(Tracer, ddtrace_core::SpanContext)>>> = Arc::default();
+    {
+        let inject_from = Arc::clone(&inject_from);
+        ddtrace_core::set_log_sink(move |_, line| {
+            if line.contains("sent early while others are open")
+                && let Some((tracer, context)) = inject_from.lock().unwrap().take()
+            {
+                tracer.inject(&context, &mut HashMap::new());
+            }
+        });
+    }
+    let span = within_30s(move || {
+        let collector = Collector::new();
+        let config = Config::builder()
+            .debug(true)
+            .partial_flush(false)
+            .sampling_rules_json(r#"[{"sample_rate": 1.0}]"#)
+            .build_from(&HashMap::<&str, &str>::new());
+        let tracer = Tracer::with_exporter(config, collector.clone());
+        {
+            let root = tracer.trace("root");
+            let open = tracer.span("open").start();
+            *inject_from.lock().unwrap() = Some((tracer.clone(), open.context().unwrap()));
+            // With partial flush off, the 10,000th finished span (the root) sends a chunk
+            // early, while `open` is still open.
+            for _ in 0..9_999 {
+                drop(tracer.trace("x"));
+            }
+            drop(root);
+            drop(open);
+        }
+        collector.span("root")
+    });
+    let root = span.expect("the root");
+    assert_eq!(root.metrics.get("_sampling_priority_v1"), Some(&2.0));
+    assert_eq!(root.meta.get("_dd.p.dm").map(|v| &**v), Some("-3"));
+    assert_eq!(root.metrics.get("_dd.rule_psr"), Some(&1.0));
+    assert_eq!(root.metrics.get("_dd.limit_psr"), Some(&1.0));
+}

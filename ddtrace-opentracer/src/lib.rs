@@ -66,6 +66,10 @@
 //! | [`Tracer::activate`](opentracing_api::Tracer::activate) | [`SharedSpan::activate`](ddtrace_core::SharedSpan::activate): ddtrace-core's active span (a span is an owned [`ddtrace_core::Span`] until its first activation, then a [`SharedSpan`](ddtrace_core::SharedSpan)) |
 //! | [`Tracer::active_span_context`](opentracing_api::Tracer::active_span_context) | [`ddtrace_core::current_context`], whoever started the span |
 //!
+//! A link's `flags` carry the linked trace's sampled bit when that trace is decided: an
+//! upstream context, or a local trace already decided (with sampling rules, a local trace is
+//! decided when it is needed; until then its links have no flags).
+//!
 //! Span events are sent as native `span_events` when the agent supports them, else as the
 //! `events` meta JSON (ddtrace-core's writer decides).
 //!

@@ -98,7 +98,10 @@ impl Tracer {
     }
 }
 
-/// A Datadog span link to `context`, tagged with the OpenTracing reference type.
+/// A Datadog span link to `context`, tagged with the OpenTracing reference type. Its flags are
+/// the linked trace's sampled bit when that trace is decided; a local trace that sampling rules
+/// have yet to decide (they decide when it is needed) gives a link without flags, rather than
+/// fixing the decision early.
 fn link(context: &ddtrace_core::SpanContext, ref_type: &'static str) -> SpanLink {
     let mut attributes = TagMap::new();
     attributes.insert(REF_TYPE_ATTRIBUTE, Str::Borrowed(ref_type));

@@ -942,3 +942,37 @@ fn a_change_made_through_a_downcast_reaches_the_type_erased_context() {
         .set_baggage_item("k", "v");
     assert_eq!(span.baggage_item("k"), Some("v"));
 }
+
+/// A link's flags are the linked trace's sampled bit once that trace is decided; a local trace
+/// that sampling rules have yet to decide is linked without flags (linking does not fix its
+/// decision).
+#[test]
+fn link_flags_follow_the_linked_traces_decision() {
+    let flags = |rules: Option<&str>| {
+        let collector = Collector::new();
+        let mut builder = ddtrace_core::Config::builder().service("ot-svc");
+        if let Some(rules) = rules {
+            builder = builder.sampling_rules_json(rules);
+        }
+        let config = builder.build_from(&HashMap::<&str, &str>::new());
+        let tracer = Tracer::from_core(ddtrace_core::Tracer::with_exporter(
+            config,
+            collector.clone(),
+        ));
+        let earlier = tracer.start_span("earlier");
+        tracer
+            .span_builder("later")
+            .ignore_active_span()
+            .follows_from(earlier.context())
+            .start()
+            .finish();
+        drop(earlier);
+        collector.span("later").unwrap().links[0].flags
+    };
+    assert_eq!(flags(None), Some(1), "decided at start: kept");
+    assert_eq!(
+        flags(Some(r#"[{"sample_rate": 1.0}]"#)),
+        None,
+        "not decided yet"
+    );
+}
