@@ -225,7 +225,7 @@ impl TestAgentBuilder {
     pub fn start(self) -> Result<TestAgent> {
         let venv = PinnedVenv::test_agent();
         venv.ensure_installed()?;
-        let executable = venv.bin("ddapm-test-agent");
+        let executable = venv.bin("python");
 
         let id = next_id();
         let pid = std::process::id();
@@ -462,7 +462,8 @@ impl TestAgent {
         Ok(())
     }
 
-    /// Spawns `ddapm-test-agent` with its output appended to the log file.
+    /// Spawns `ddapm-test-agent` (through [`LAUNCHER`]) with its output appended to the log
+    /// file.
     fn spawn(&self) -> Result<Child> {
         let log = OpenOptions::new()
             .create(true)
@@ -475,6 +476,8 @@ impl TestAgent {
 
         let mut command = Command::new(&self.executable);
         command
+            .arg("-c")
+            .arg(LAUNCHER)
             .arg("--port")
             .arg(self.port.to_string())
             .arg("--otlp-http-port")
@@ -509,7 +512,8 @@ impl TestAgent {
         command.env("ENABLED_CHECKS", self.enabled_checks());
         command
             .current_dir(&self.log_dir)
-            .stdin(Stdio::null())
+            // Held open by the `Child` (see `LAUNCHER`).
+            .stdin(Stdio::piped())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log_err));
         command.spawn().map_err(|e| {
@@ -636,6 +640,24 @@ fn is_port_clash(log: &str) -> bool {
         || log.contains("failed to bind")
         || log.contains("failed to add port")
 }
+
+/// How the agent is run: its console script's entry point, in the venv's Python, with a thread
+/// that ends the process as soon as its standard input closes. The test process holds the
+/// other end of that pipe (in the `Child`), so the agent never outlives it, even when the test
+/// process is killed (SIGKILL, a CI timeout) and cannot stop the agent itself.
+const LAUNCHER: &str = "\
+import os, sys, threading
+def _watch_parent():
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    finally:
+        os._exit(0)
+threading.Thread(target=_watch_parent, daemon=True).start()
+from ddapm_test_agent.agent import main
+sys.argv[0] = 'ddapm-test-agent'
+sys.exit(main())
+";
 
 /// Kills the child (if still running) and reaps it.
 fn kill_and_reap(child: &mut Child) -> Result<()> {

@@ -458,3 +458,74 @@ fn an_occupied_fixed_port_fails_with_the_agent_output() {
         std::fs::remove_file(log_path).unwrap();
     }
 }
+
+/// An agent never outlives the process that started it, even one killed with SIGKILL, which
+/// cannot stop it (a test binary killed by a CI timeout): it exits when its standard input,
+/// held by that process, closes. The test runs itself again as the process to kill.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_agent_does_not_outlive_a_killed_test_process() {
+    use std::process::{Command, Stdio};
+
+    const HELPER: &str = "DDTA_TEST_HELPER_PID_FILE";
+    #[allow(clippy::disallowed_methods)] // this test's own variable, not tracer configuration
+    let helper_pid_file = std::env::var_os(HELPER);
+    if let Some(path) = helper_pid_file {
+        // The process to kill: start an agent, say its pid, wait.
+        let agent = start_agent();
+        let path = std::path::PathBuf::from(path);
+        let partial = path.with_extension("partial");
+        std::fs::write(&partial, agent.pid().unwrap().to_string()).unwrap();
+        std::fs::rename(&partial, &path).unwrap();
+        loop {
+            thread::sleep(Duration::from_secs(1));
+        }
+    }
+    let file = std::env::temp_dir().join(format!("ddta-helper-{}.pid", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let mut helper = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "an_agent_does_not_outlive_a_killed_test_process",
+            "--nocapture",
+        ])
+        .env(HELPER, &file)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let pid: u32 = loop {
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            break text.trim().parse().unwrap();
+        }
+        if let Ok(Some(status)) = helper.try_wait() {
+            panic!("the helper exited before starting its agent: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the helper's agent did not start"
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    let _ = std::fs::remove_file(&file);
+    helper.kill().unwrap(); // SIGKILL: no destructor runs
+    helper.wait().unwrap();
+    // Exited (gone, or a zombie its new parent has yet to reap).
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().next());
+            state != Some("Z")
+        })
+    };
+    let deadline = Instant::now() + WAIT;
+    while running() {
+        assert!(
+            Instant::now() < deadline,
+            "the agent (pid {pid}) outlived the killed process"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
