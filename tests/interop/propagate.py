@@ -13,6 +13,8 @@ starts one Python process:
                               "baggage": {...}}, ...]}
       -> [{"header": "value", ...}, ...]
   {"op": "knuth", "cases": [{"trace_id": "<32 hex>", "rate": 0.5}, ...]} -> [true|false, ...]
+  {"op": "span_knuth", "cases": [{"span_id": "<decimal>", "rate": 0.5}, ...]} -> [true|false, ...]
+      (a single-span sampling rule's rate test on the span id)
 
 Ids travel as strings: 128-bit values do not fit a JSON number everywhere.
 """
@@ -23,6 +25,7 @@ import sys
 from ddtrace._trace.context import Context
 from ddtrace._trace.sampling_rule import SamplingRule
 from ddtrace._trace.span import Span
+from ddtrace.internal.sampling import SpanSamplingRule
 from ddtrace.internal.settings._config import config
 from ddtrace.propagation.http import HTTPPropagator
 
@@ -84,9 +87,17 @@ def knuth(case):
     return bool(SamplingRule(sample_rate=case["rate"]).sample(span))
 
 
+def span_knuth(case):
+    span = Span("interop", span_id=int(case["span_id"]))
+    rule = SpanSamplingRule(sample_rate=case["rate"], max_per_second=-1, name="interop")
+    return bool(rule.match(span) and rule._sample(span))
+
+
 def main():
     request = json.load(sys.stdin)
-    op = {"extract": extract, "inject": inject, "knuth": knuth}[request["op"]]
+    op = {"extract": extract, "inject": inject, "knuth": knuth, "span_knuth": span_knuth}[
+        request["op"]
+    ]
     json.dump([op(case) for case in request["cases"]], sys.stdout)
 
 

@@ -13,7 +13,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use ddtrace_core::propagation::{InjectContext, PropagationStyle, Propagator};
-use ddtrace_core::sampler::{Sampler, SamplingInput, SamplingRule, knuth_keep, monotonic_clock};
+use ddtrace_core::sampler::{
+    Sampler, SamplingInput, SamplingRule, knuth_keep, knuth_keep_span, monotonic_clock,
+};
 use ddtrace_core::{AgentRates, Str, TagMap, TraceId};
 use ddtrace_test_agent::{PinnedVenv, python_venv_bin, workspace_root};
 use serde_json::{Value, json};
@@ -565,6 +567,45 @@ fn knuth_decisions_agree() {
     assert!(
         mismatches.is_empty(),
         "Knuth decisions differ: {mismatches:?}"
+    );
+    let kept = ours.iter().filter(|k| **k).count();
+    assert!(kept > 0 && kept < ours.len());
+}
+
+/// Single-span sampling tests the span id as the reference does.
+#[test]
+fn span_sampling_decisions_agree() {
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut ids: Vec<u64> = (0..300).map(|_| next()).collect();
+    ids.extend([1, 2, u64::MAX]);
+    let rates = [0.0, 0.000_1, 0.1, 0.5, 0.9999, 1.0];
+    let mut cases = Vec::new();
+    let mut ours = Vec::new();
+    for id in &ids {
+        for rate in rates {
+            cases.push(json!({ "span_id": id.to_string(), "rate": rate }));
+            ours.push(knuth_keep_span(*id, rate));
+        }
+    }
+    let theirs: Vec<bool> = python("span_knuth", cases.clone())
+        .into_iter()
+        .map(|v| v.as_bool().unwrap())
+        .collect();
+    let mismatches: Vec<&Value> = cases
+        .iter()
+        .zip(ours.iter().zip(&theirs))
+        .filter(|(_, (a, b))| a != b)
+        .map(|(c, _)| c)
+        .collect();
+    assert!(
+        mismatches.is_empty(),
+        "span sampling decisions differ: {mismatches:?}"
     );
     let kept = ours.iter().filter(|k| **k).count();
     assert!(kept > 0 && kept < ours.len());

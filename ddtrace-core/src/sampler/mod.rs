@@ -52,7 +52,7 @@ pub use rule::{SamplingRule, parse_sampling_rules};
 pub(crate) use span_rules::SpanSampler;
 pub use span_rules::{
     MECHANISM_SPAN_SAMPLING_RULE, SPAN_SAMPLING_MAX_PER_SECOND_KEY, SPAN_SAMPLING_MECHANISM_KEY,
-    SPAN_SAMPLING_RULE_RATE_KEY, SpanSamplingRule, parse_span_sampling_rules,
+    SPAN_SAMPLING_RULE_RATE_KEY, SpanSamplingRule, knuth_keep_span, parse_span_sampling_rules,
 };
 
 /// Mechanism `-0`: the default (no rule, no agent rate).

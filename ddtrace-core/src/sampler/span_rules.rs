@@ -3,8 +3,9 @@
 //!
 //! Every trace is sent to the agent, dropped ones included (priority ≤ 0); the agent keeps
 //! a dropped trace's spans that carry `_dd.span_sampling.mechanism = 8`. A rule is a JSON
-//! object with `service`, `name`, `resource` and `tags` patterns (as in trace sampling rules,
-//! all optional), `sample_rate` (default 1) and `max_per_second` (default: no limit). For each
+//! object with `service` and `name` patterns (at least one of them, as in the reference), and
+//! optionally `resource` and `tags` patterns (as in trace sampling rules), `sample_rate`
+//! (default 1) and `max_per_second` (default: no limit). For each
 //! span of a dropped trace the first matching rule decides: the Knuth test on the span id at
 //! the rule's rate, then the rule's own limiter. A kept span gets
 //! `_dd.span_sampling.mechanism` (8), `_dd.span_sampling.rule_rate` and, when the rule has a
@@ -84,6 +85,14 @@ fn parse_span_rule(mut item: Value) -> Result<SpanSamplingRule, String> {
         Some(Value::Number(n)) => Some(n.as_f64().ok_or("max_per_second is not a number")?),
         Some(other) => return Err(format!("max_per_second {other} is not a number")),
     };
+    // As the reference: a rule names the spans it keeps (a catch-all would keep every span of
+    // every dropped trace).
+    if !["service", "name"]
+        .iter()
+        .any(|k| obj.get(*k).is_some_and(|v| !v.is_null()))
+    {
+        return Err("a span sampling rule needs a service or a name pattern".into());
+    }
     // The rate is optional here: every matching span by default.
     obj.entry("sample_rate").or_insert(Value::from(1.0));
     let rule = SpanSamplingRule::new(parse_rule(&item)?);
@@ -136,7 +145,9 @@ impl SpanSampler {
                 continue;
             };
             let rate = rule.sample_rate();
-            if !span_keep(span.span_id, rate) || limiter.as_ref().is_some_and(|l| !l.allow().0) {
+            if !knuth_keep_span(span.span_id, rate)
+                || limiter.as_ref().is_some_and(|l| !l.allow().0)
+            {
                 continue;
             }
             let metrics = &mut span.metrics;
@@ -152,8 +163,10 @@ impl SpanSampler {
     }
 }
 
-/// The Knuth test on a span id, as the reference samples single spans.
-fn span_keep(span_id: u64, rate: f64) -> bool {
+/// The Knuth test on a span id, as the reference samples single spans: keep iff
+/// `span_id.wrapping_mul(1111111111111111111) <= (rate * u64::MAX as f64) as u64`; a rate ≥ 1
+/// always keeps, ≤ 0 (or NaN) always drops.
+pub fn knuth_keep_span(span_id: u64, rate: f64) -> bool {
     if rate >= 1.0 {
         return true;
     }
@@ -191,9 +204,10 @@ mod tests {
         let (rules, problems) = parse_span_sampling_rules(
             r#"[{"service":"db*","name":"query"},
                 {"name":"cache.*","sample_rate":0.5,"max_per_second":10},
-                {"sample_rate":2},
-                {"max_per_second":"lots"},
+                {"name":"a","sample_rate":2},
+                {"name":"a","max_per_second":"lots"},
                 {"name":7},
+                {"resource":"GET /x","sample_rate":1},
                 "x"]"#,
         );
         assert_eq!(rules.len(), 2);
@@ -206,9 +220,14 @@ mod tests {
             rules[1].describe(),
             r#"span rule {name="cache.*", sample_rate=0.5}, max_per_second=10"#
         );
-        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert_eq!(problems.len(), 5, "{problems:?}");
         assert!(problems[0].starts_with("rule 2 skipped"), "{}", problems[0]);
         assert!(problems[1].contains("max_per_second"), "{}", problems[1]);
+        assert!(
+            problems[3].contains("a service or a name"),
+            "{}",
+            problems[3]
+        );
         let (rules, problems) = parse_span_sampling_rules("{");
         assert!(rules.is_empty());
         assert!(problems[0].contains("invalid JSON"));
@@ -252,12 +271,12 @@ mod tests {
     #[test]
     fn the_rate_is_the_knuth_test_on_the_span_id() {
         // 1 * factor is about 0.0602 of u64::MAX.
-        assert!(span_keep(1, 0.07));
-        assert!(!span_keep(1, 0.05));
-        assert!(span_keep(u64::MAX, 1.0));
-        assert!(!span_keep(1, 0.0));
-        assert!(!span_keep(1, f64::NAN));
-        let (rules, _) = parse_span_sampling_rules(r#"[{"sample_rate":0.05}]"#);
+        assert!(knuth_keep_span(1, 0.07));
+        assert!(!knuth_keep_span(1, 0.05));
+        assert!(knuth_keep_span(u64::MAX, 1.0));
+        assert!(!knuth_keep_span(1, 0.0));
+        assert!(!knuth_keep_span(1, f64::NAN));
+        let (rules, _) = parse_span_sampling_rules(r#"[{"name":"n","sample_rate":0.05}]"#);
         let sampler = SpanSampler::new(&rules, manual_clock().1);
         let mut spans = vec![span(1, "s", "n")];
         sampler.sample(TraceId(0), &mut spans);
