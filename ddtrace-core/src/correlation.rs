@@ -119,7 +119,16 @@ impl LogCorrelation {
 
 impl fmt::Display for LogCorrelation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (name, value)) in self.fields().iter().enumerate() {
+        TextForm(&self.fields()).fmt(f)
+    }
+}
+
+/// Attributes in the text form, `name=value` separated by spaces.
+pub(crate) struct TextForm<'a>(pub(crate) &'a [(&'static str, String)]);
+
+impl fmt::Display for TextForm<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (name, value)) in self.0.iter().enumerate() {
             if i > 0 {
                 f.write_str(" ")?;
             }

@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 use crate::config::Config;
 use crate::exporter::ChunkInfo;
 use crate::intern::{intern, intern_or_own};
-use crate::sampler::{SpanSampler, monotonic_clock};
+use crate::sampler::{SpanSampler, span_rules_clock};
 use crate::span_data::{SpanData, Str, TagMap};
 use crate::tag::{Stored, TagValue};
 use crate::versioned::{Cache, Versioned};
@@ -123,7 +123,7 @@ impl Finalizer {
             base_service: Str::Borrowed(service),
             process_id: f64::from(std::process::id()),
             global_tags: Versioned::new(GlobalTags::new(config.global_tags.clone())),
-            span_sampler: SpanSampler::new(&config.span_sampling_rules, monotonic_clock()),
+            span_sampler: SpanSampler::new(&config.span_sampling_rules, span_rules_clock()),
         }
     }
 

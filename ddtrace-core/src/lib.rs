@@ -202,13 +202,20 @@ pub fn current_context() -> Option<SpanContext> {
 /// The identifiers that link a log line written now to the active span, for the process-wide
 /// tracer (see [`Tracer::log_correlation`]).
 ///
+/// It never builds that tracer: before it is set or first used (and while it is being built,
+/// which may log through the code calling this), the ids are `0` and the service, env and
+/// version empty.
+///
 /// ```
 /// let _span = ddtrace_core::trace("sandwich.make");
 /// log_line(&format!("[{}] two slices of bread", ddtrace_core::log_correlation()));
 /// # fn log_line(_: &str) {}
 /// ```
 pub fn log_correlation() -> LogCorrelation {
-    tracer().log_correlation()
+    match tracer::global_if_set() {
+        Some(tracer) => tracer.log_correlation(),
+        None => LogCorrelation::new(None, "", None, None),
+    }
 }
 
 /// The exporter a tracer built with [`Tracer::new`] uses; it feeds the agent's sampling rates

@@ -5,6 +5,8 @@
 use log::kv::{self, Key, Source, Value, VisitSource};
 use log::{Log, Metadata, Record};
 
+use crate::correlation::TextForm;
+
 /// A [`log::Log`] that hands every record to the logger it wraps with the Datadog correlation
 /// attributes added as key-values (`dd.trace_id`, `dd.span_id`, `dd.service`, `dd.env`,
 /// `dd.version`; see [`LogCorrelation`](crate::LogCorrelation)), from the process-wide tracer and the span active on
@@ -68,6 +70,11 @@ impl<L: Log> Log for LogInjector<L> {
     }
 
     fn log(&self, record: &Record<'_>) {
+        // A record the wrapped logger filters out costs nothing more (the `log` crate does not
+        // ask `enabled` before `log`).
+        if !self.inner.enabled(record.metadata()) {
+            return self.inner.log(record);
+        }
         // Not built here: until the application sets or first uses the process-wide tracer
         // there is no trace to name (and building it may log, through this very logger).
         let Some(tracer) = crate::tracer::global_if_set() else {
@@ -76,18 +83,26 @@ impl<L: Log> Log for LogInjector<L> {
         if !tracer.config().logs_injection() {
             return self.inner.log(record);
         }
-        let ids = tracer.log_correlation();
-        let fields = ids.fields();
+        let theirs = record.key_values();
+        // A key the record has itself keeps its value, in the key-values and in the message.
+        let fields = tracer.log_correlation().fields().map(|(name, ours)| {
+            let value = match theirs.get(Key::from_str(name)) {
+                Some(own) => own.to_string(),
+                None => ours,
+            };
+            (name, value)
+        });
         let added = Added {
-            theirs: record.key_values(),
+            theirs,
             ours: &fields,
         };
         let mut builder = record.to_builder();
         builder.key_values(&added);
         if self.in_message {
+            let prefix = TextForm(&fields);
             self.inner.log(
                 &builder
-                    .args(format_args!("[{ids}] {}", record.args()))
+                    .args(format_args!("[{prefix}] {}", record.args()))
                     .build(),
             );
         } else {

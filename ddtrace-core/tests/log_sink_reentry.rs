@@ -151,3 +151,56 @@ fn a_root_chunk_decided_while_in_flight_carries_the_rates() {
     assert_eq!(root.metrics.get("_dd.rule_psr"), Some(&1.0));
     assert_eq!(root.metrics.get("_dd.limit_psr"), Some(&1.0));
 }
+
+/// A sink that puts the correlation ids in each line may run while the process-wide tracer is
+/// being built (its startup line, a configuration warning): `log_correlation()` then answers
+/// without it, rather than waiting on it. The test runs itself again with
+/// `DD_TRACE_STARTUP_LOGS=true`, as the process whose tracer is built from the environment.
+#[test]
+fn a_sink_may_ask_for_the_correlation_ids_while_the_global_tracer_is_built() {
+    const HELPER: &str = "DDTRACE_TEST_CORRELATING_SINK";
+    #[allow(clippy::disallowed_methods)] // this test's own variable, not tracer configuration
+    let helper = std::env::var_os(HELPER).is_some();
+    if helper {
+        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = Arc::clone(&lines);
+        ddtrace_core::set_log_sink(move |_, line| {
+            let ids = ddtrace_core::log_correlation();
+            sink.lock().unwrap().push(format!("[{ids}] {line}"));
+        });
+        let _ = ddtrace_core::tracer(); // built from the environment: the startup line
+        let lines = lines.lock().unwrap();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("[dd.service= ") && l.contains("\"lang\"")),
+            "{lines:?}"
+        );
+        return;
+    }
+    let _turn = SINK.lock().unwrap_or_else(|p| p.into_inner());
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_sink_may_ask_for_the_correlation_ids_while_the_global_tracer_is_built",
+        ])
+        .env(HELPER, "1")
+        .env("DD_TRACE_STARTUP_LOGS", "true")
+        .env("DD_TRACE_AGENT_URL", "http://127.0.0.1:9")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the tracer deadlocked in a sink asking for the correlation ids");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "the helper failed: {status}");
+}

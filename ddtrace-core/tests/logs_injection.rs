@@ -18,7 +18,7 @@ struct Seen {
     kvs: Vec<(String, String)>,
 }
 
-/// Keeps every record it is given.
+/// Keeps every record it is given; says it wants Info and above (but keeps what it is given).
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<Seen>>>);
 
@@ -29,8 +29,8 @@ impl Capture {
 }
 
 impl Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Info
     }
 
     fn log(&self, record: &Record<'_>) {
@@ -74,7 +74,7 @@ fn set_tracer(builder: ddtrace_core::ConfigBuilder) -> Collector {
 fn records_carry_the_ids_of_the_active_span() {
     let capture = Capture::default();
     log::set_logger(Box::leak(Box::new(LogInjector::new(capture.clone())))).unwrap();
-    log::set_max_level(log::LevelFilter::Info);
+    log::set_max_level(log::LevelFilter::Debug);
     // Before the process-wide tracer exists, records pass through (the logger does not build
     // it).
     log::info!("early");
@@ -91,6 +91,8 @@ fn records_carry_the_ids_of_the_active_span() {
     {
         let _span = ddtrace_core::trace("sandwich.make");
         log::info!(step = "bread"; "two slices");
+        // Below what the wrapped logger wants: passed on untouched, no ids looked up.
+        log::debug!("filtered");
     }
     log::info!("done");
     let span = collector.span("sandwich.make").unwrap();
@@ -109,6 +111,10 @@ fn records_carry_the_ids_of_the_active_span() {
                     ("dd.trace_id", &trace_id),
                     ("dd.span_id", &span_id),
                 ]),
+            },
+            Seen {
+                message: "filtered".to_owned(),
+                kvs: Vec::new(),
             },
             Seen {
                 message: "done".to_owned(),
@@ -142,7 +148,7 @@ fn records_carry_the_ids_of_the_active_span() {
     assert_eq!(
         seen[0].message,
         format!(
-            "[dd.service=kitchen dd.env=prod dd.version=1.2.0 dd.trace_id={trace_id} \
+            "[dd.service=kitchen dd.env=staging dd.version=1.2.0 dd.trace_id={trace_id} \
              dd.span_id={span_id}] cheese"
         )
     );

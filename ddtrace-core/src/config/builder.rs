@@ -509,7 +509,16 @@ impl ConfigBuilder {
         let span_sampling_rules = match self.span_sampling_rules_json {
             Some(json) => r.span_sampling_rules("span_sampling_rules", &json),
             None => match r.string("DD_SPAN_SAMPLING_RULES") {
-                Some(json) => r.span_sampling_rules("DD_SPAN_SAMPLING_RULES", &json),
+                Some(json) => {
+                    if let Some(path) = r.string("DD_SPAN_SAMPLING_RULES_FILE") {
+                        r.reject(
+                            "DD_SPAN_SAMPLING_RULES_FILE",
+                            &path,
+                            "ignored: DD_SPAN_SAMPLING_RULES is set too, and wins".to_owned(),
+                        );
+                    }
+                    r.span_sampling_rules("DD_SPAN_SAMPLING_RULES", &json)
+                }
                 None => match r.string("DD_SPAN_SAMPLING_RULES_FILE") {
                     Some(path) => match std::fs::read_to_string(&path) {
                         Ok(json) => r.span_sampling_rules("DD_SPAN_SAMPLING_RULES_FILE", &json),

@@ -674,6 +674,8 @@ fn span_sampling_rules_from_code_the_variable_or_its_file() {
         ("DD_SPAN_SAMPLING_RULES_FILE", file),
     ]);
     assert_eq!(c.span_sampling_rules().len(), 1);
+    assert_eq!(c.warnings().len(), 1, "the ignored file is said");
+    assert_eq!(c.warnings()[0].variable, "DD_SPAN_SAMPLING_RULES_FILE");
     std::fs::remove_file(&path).unwrap();
     // Code beats both.
     let map: HashMap<&str, &str> = [("DD_SPAN_SAMPLING_RULES", rules)].into();

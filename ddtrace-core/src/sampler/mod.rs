@@ -49,11 +49,11 @@ pub use glob::Glob;
 pub use knuth::{KNUTH_FACTOR, knuth_keep};
 pub use limiter::{Clock, RateLimiter, monotonic_clock};
 pub use rule::{SamplingRule, parse_sampling_rules};
-pub(crate) use span_rules::SpanSampler;
 pub use span_rules::{
     MECHANISM_SPAN_SAMPLING_RULE, SPAN_SAMPLING_MAX_PER_SECOND_KEY, SPAN_SAMPLING_MECHANISM_KEY,
     SPAN_SAMPLING_RULE_RATE_KEY, SpanSamplingRule, knuth_keep_span, parse_span_sampling_rules,
 };
+pub(crate) use span_rules::{SpanSampler, wall_clock as span_rules_clock};
 
 /// Mechanism `-0`: the default (no rule, no agent rate).
 pub const MECHANISM_DEFAULT: u8 = crate::trace::MECHANISM_DEFAULT;

@@ -103,12 +103,17 @@ fn parse_span_rule(mut item: Value) -> Result<SpanSamplingRule, String> {
 }
 
 /// Applies single-span rules to the spans of dropped traces (see the module doc).
+///
+/// The rules' limiters count spans as they finished (their end times), not as they are
+/// finalized: the writer finalizes a flush interval's spans at once, and a limit of `n` a
+/// second must keep `n` a second of spans that finished over that interval, not `n` a batch.
 pub(crate) struct SpanSampler {
     rules: Vec<(SpanSamplingRule, Option<RateLimiter>)>,
 }
 
 impl SpanSampler {
-    /// A sampler of `rules`, their limiters on `clock`.
+    /// A sampler of `rules`, their limiters on `clock`, which gives the time in the unit and
+    /// origin of span end times (unix nanoseconds; see [`wall_clock`]).
     pub(crate) fn new(rules: &[SpanSamplingRule], clock: Clock) -> Self {
         SpanSampler {
             rules: rules
@@ -145,8 +150,9 @@ impl SpanSampler {
                 continue;
             };
             let rate = rule.sample_rate();
+            let ended = span.start.saturating_add(span.duration).max(0) as u64;
             if !knuth_keep_span(span.span_id, rate)
-                || limiter.as_ref().is_some_and(|l| !l.allow().0)
+                || limiter.as_ref().is_some_and(|l| !l.allow_at(ended))
             {
                 continue;
             }
@@ -161,6 +167,15 @@ impl SpanSampler {
             }
         }
     }
+}
+
+/// The clock span end times are on: unix nanoseconds.
+pub(crate) fn wall_clock() -> Clock {
+    std::sync::Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos().min(u128::from(u64::MAX)) as u64)
+    })
 }
 
 /// The Knuth test on a span id, as the reference samples single spans: keep iff
@@ -184,6 +199,7 @@ mod tests {
     fn span(id: u64, service: &'static str, name: &'static str) -> SpanData {
         SpanData {
             span_id: id,
+            start: 1_000,
             name: name.into(),
             service: service.into(),
             resource: name.into(),
@@ -240,8 +256,7 @@ mod tests {
                 {"service":"db","sample_rate":0},
                 {"name":"cache.get"}]"#,
         );
-        let (now, clock) = manual_clock();
-        let sampler = SpanSampler::new(&rules, clock);
+        let sampler = SpanSampler::new(&rules, manual_clock().1);
         let mut spans = vec![
             span(1, "db", "query"),
             span(2, "db", "query"),
@@ -261,11 +276,35 @@ mod tests {
         assert_eq!(marks(&spans[3]), none);
         assert_eq!(marks(&spans[4]), (Some(8.0), Some(1.0), None));
         assert_eq!(marks(&spans[5]), none);
-        // A second later the bucket has refilled.
-        now.store(1_000_000_000, std::sync::atomic::Ordering::SeqCst);
+        // A span that ended a second later finds the bucket refilled.
         let mut later = vec![span(7, "db", "query")];
+        later[0].duration = 1_000_000_000;
         sampler.sample(TraceId(9), &mut later);
         assert_eq!(marks(&later[0]), limited);
+    }
+
+    /// Spans finished over two seconds at 4 a second, finalized together (as the writer does
+    /// once a flush interval): a limit of 2 a second keeps what it would have kept as they
+    /// finished (a burst of 2, then one every half second), not 2 for the whole batch.
+    #[test]
+    fn the_limit_counts_spans_as_they_finished() {
+        let (rules, _) = parse_span_sampling_rules(r#"[{"name":"query","max_per_second":2}]"#);
+        let sampler = SpanSampler::new(&rules, manual_clock().1);
+        let mut spans: Vec<SpanData> = (0..8)
+            .map(|i| {
+                let mut s = span(i + 1, "db", "query");
+                s.start = 0;
+                s.duration = i as i64 * 250_000_000;
+                s
+            })
+            .collect();
+        sampler.sample(TraceId(9), &mut spans);
+        let kept: Vec<bool> = spans.iter().map(|s| marks(s).0.is_some()).collect();
+        assert_eq!(
+            kept,
+            [true, true, true, false, true, false, true, false],
+            "ended at 0, 0.25, ... 1.75 s"
+        );
     }
 
     #[test]

@@ -45,8 +45,9 @@ fn identity_from(cgroup: &str, mount: &Path, in_host_namespace: bool) -> Identit
     let entity_id = match &container_id {
         Some(id) => Some(format!("ci-{id}")),
         None if in_host_namespace => None,
-        None => cgroup_dir(cgroup, mount)
-            .and_then(|dir| inode(&dir))
+        None => cgroup_dirs(cgroup, mount)
+            .iter()
+            .find_map(|dir| inode(dir))
             .map(|ino| format!("in-{ino}")),
     };
     Identity {
@@ -55,27 +56,27 @@ fn identity_from(cgroup: &str, mount: &Path, in_host_namespace: bool) -> Identit
     }
 }
 
-/// This process's cgroup directory under `mount`: the v1 `memory` controller's, else the v2
-/// one (the unified hierarchy is the first line, `0::<path>`, with no controller).
-fn cgroup_dir(cgroup: &str, mount: &Path) -> Option<PathBuf> {
-    let mut unified = None;
-    for (i, line) in cgroup.lines().enumerate() {
+/// This process's cgroup directories under `mount`, in the order they are tried: the v1
+/// `memory` controller's, then the unified (v2) hierarchy's, the line `0::<path>` (hierarchy id
+/// 0, no controller; the only line under v2, one among the others on a hybrid host).
+fn cgroup_dirs(cgroup: &str, mount: &Path) -> Vec<PathBuf> {
+    let (mut memory, mut unified) = (None, None);
+    for line in cgroup.lines() {
         // hierarchy-id:controllers:path
         let mut fields = line.splitn(3, ':');
-        let (Some(_), Some(controllers), Some(path)) =
+        let (Some(id), Some(controllers), Some(path)) =
             (fields.next(), fields.next(), fields.next())
         else {
             continue;
         };
         let relative = path.trim().trim_start_matches('/');
-        if controllers.split(',').any(|c| c == V1_CONTROLLER) {
-            return Some(mount.join(V1_CONTROLLER).join(relative));
-        }
-        if i == 0 && controllers.is_empty() {
+        if memory.is_none() && controllers.split(',').any(|c| c == V1_CONTROLLER) {
+            memory = Some(mount.join(V1_CONTROLLER).join(relative));
+        } else if unified.is_none() && id == "0" && controllers.is_empty() {
             unified = Some(mount.join(relative));
         }
     }
-    unified
+    memory.into_iter().chain(unified).collect()
 }
 
 /// The inode of `path`, if it exists.
@@ -229,6 +230,16 @@ mod tests {
                 entity_id: Some(expected),
             }
         );
+        // A hybrid host: the unified line last, and no memory controller directory (memory
+        // accounting off): the unified hierarchy's directory.
+        let mount = Mount::with_dir("system.slice/app.service");
+        let expected = format!("in-{}", mount.inode_of("system.slice/app.service"));
+        let hybrid = "4:memory:/system.slice/app.service\n1:name=systemd:/\n\
+                      0::/system.slice/app.service\n";
+        assert_eq!(
+            identity_from(hybrid, &mount.0, false).entity_id,
+            Some(expected)
+        );
     }
 
     #[test]
@@ -248,9 +259,9 @@ mod tests {
             identity_from("garbage\n", &mount.0, false),
             Identity::default()
         );
-        // A v2-like line that is not the first is a v1 hierarchy without controllers.
+        // A line without controllers but a hierarchy id other than 0 is not the unified one.
         assert_eq!(
-            identity_from("1:cpu:/a\n0::/\n", &mount.0, false),
+            identity_from("1::/\n", &mount.0, false),
             Identity::default()
         );
     }
