@@ -1,9 +1,9 @@
 //! The tracer: starts spans, owns the configuration and the exporter; and the process-wide
 //! tracer reachable from anywhere, like the reference's `from ddtrace import tracer`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use crate::clock::Instant;
@@ -961,13 +961,15 @@ pub fn global() -> Tracer {
         .read()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    let tracer = current.unwrap_or_else(|| {
-        // First use: build it, unless another thread did meanwhile.
-        let mut slot = GLOBAL.tracer.write().unwrap_or_else(|p| p.into_inner());
-        let tracer = slot.get_or_insert_with(Tracer::from_env).clone();
-        GLOBAL.generation.fetch_add(1, Ordering::AcqRel);
-        tracer
-    });
+    let tracer = match current {
+        Some(tracer) => tracer,
+        None => match build_global() {
+            Some(tracer) => tracer,
+            // Asked for by code that building it runs (a log sink given its startup line or
+            // a configuration warning): a disabled tracer, for that call only.
+            None => return disabled_tracer(),
+        },
+    };
     // Tagged with the generation read first: a replacement meanwhile is seen next time.
     let _ = GLOBAL_CACHE.try_with(|cache| {
         if let Ok(mut cache) = cache.try_borrow_mut() {
@@ -975,6 +977,47 @@ pub fn global() -> Tracer {
         }
     });
     tracer
+}
+
+thread_local! {
+    /// This thread is building the process-wide tracer (see [`build_global`]).
+    static BUILDING_GLOBAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Builds the process-wide tracer from the environment on first use, unless another thread
+/// did meanwhile; `None` when called back by code the building runs on this thread. The
+/// slot's lock is not held while building: the building logs (the startup line, warnings),
+/// and a log sink may ask for the tracer (`log_correlation`, a span), which would wait on it.
+fn build_global() -> Option<Tracer> {
+    static BUILD: Mutex<()> = Mutex::new(());
+    if BUILDING_GLOBAL.try_with(Cell::get).unwrap_or(true) {
+        return None;
+    }
+    let _one_builder = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(tracer) = GLOBAL
+        .tracer
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+    {
+        return Some(tracer);
+    }
+    let _ = BUILDING_GLOBAL.try_with(|b| b.set(true));
+    let built = Tracer::from_env();
+    let _ = BUILDING_GLOBAL.try_with(|b| b.set(false));
+    let mut slot = GLOBAL.tracer.write().unwrap_or_else(|p| p.into_inner());
+    // A tracer set meanwhile (`set_global_tracer`) wins over the one built from the environment.
+    let tracer = slot.get_or_insert(built).clone();
+    GLOBAL.generation.fetch_add(1, Ordering::AcqRel);
+    Some(tracer)
+}
+
+/// A tracer that records nothing, for a call that cannot have the process-wide one.
+fn disabled_tracer() -> Tracer {
+    let config = Config::builder()
+        .enabled(false)
+        .build_from(&std::collections::HashMap::<&str, &str>::new());
+    Tracer::with_exporter(config, NoopExporter)
 }
 
 /// The process-wide tracer as this thread last read it, if it is still generation

@@ -152,12 +152,13 @@ fn a_root_chunk_decided_while_in_flight_carries_the_rates() {
     assert_eq!(root.metrics.get("_dd.limit_psr"), Some(&1.0));
 }
 
-/// A sink that puts the correlation ids in each line may run while the process-wide tracer is
-/// being built (its startup line, a configuration warning): `log_correlation()` then answers
-/// without it, rather than waiting on it. The test runs itself again with
+/// A sink that puts the correlation ids in each line, or starts a span, may run while the
+/// process-wide tracer is being built (its startup line, a configuration warning): it then gets
+/// answers without that tracer (ids of 0, a span that records nothing) rather than waiting on
+/// it. The test runs itself again with
 /// `DD_TRACE_STARTUP_LOGS=true`, as the process whose tracer is built from the environment.
 #[test]
-fn a_sink_may_ask_for_the_correlation_ids_while_the_global_tracer_is_built() {
+fn a_sink_may_use_the_process_wide_tracer_while_it_is_built() {
     const HELPER: &str = "DDTRACE_TEST_CORRELATING_SINK";
     #[allow(clippy::disallowed_methods)] // this test's own variable, not tracer configuration
     let helper = std::env::var_os(HELPER).is_some();
@@ -166,6 +167,8 @@ fn a_sink_may_ask_for_the_correlation_ids_while_the_global_tracer_is_built() {
         let sink = Arc::clone(&lines);
         ddtrace_core::set_log_sink(move |_, line| {
             let ids = ddtrace_core::log_correlation();
+            // A span started here, while the tracer is built, goes nowhere, but returns.
+            drop(ddtrace_core::trace("in.the.sink"));
             sink.lock().unwrap().push(format!("[{ids}] {line}"));
         });
         let _ = ddtrace_core::tracer(); // built from the environment: the startup line
@@ -182,7 +185,7 @@ fn a_sink_may_ask_for_the_correlation_ids_while_the_global_tracer_is_built() {
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "a_sink_may_ask_for_the_correlation_ids_while_the_global_tracer_is_built",
+            "a_sink_may_use_the_process_wide_tracer_while_it_is_built",
         ])
         .env(HELPER, "1")
         .env("DD_TRACE_STARTUP_LOGS", "true")
