@@ -1,6 +1,7 @@
 //! What users feel on the application thread: one span start-to-finish with 2 string tags and
 //! 1 numeric tag (with static strings, with an owned one, as a span that is not active,
-//! sampled by the agent's rate, and sampled by a rule), and a 10-span nested trace.
+//! sampled by the agent's rate, and sampled by a rule), a 10-span nested trace, and the
+//! correlation ids of a log line.
 //!
 //! Run: `cargo bench -p ddtrace-core --bench span`
 //!
@@ -66,6 +67,26 @@ fn spans(c: &mut Criterion) {
                 let _b = tracer.trace("db.query");
                 let _c = tracer.trace("cache.get");
             }
+        })
+    });
+    g.finish();
+
+    // What a log line written in a span pays for its correlation ids (`Tracer::log_correlation`),
+    // and for their text form.
+    let mut g = c.benchmark_group("log");
+    g.bench_function("correlation_ids", |b| {
+        let _span = tracer.trace("http.request");
+        b.iter(|| black_box(tracer.log_correlation()))
+    });
+    g.bench_function("correlation_text", |b| {
+        // Written into the line's buffer, as a logger does.
+        use std::fmt::Write as _;
+        let _span = tracer.trace("http.request");
+        let mut line = String::with_capacity(256);
+        b.iter(|| {
+            line.clear();
+            let _ = write!(line, "{}", tracer.log_correlation());
+            black_box(&line);
         })
     });
     g.finish();

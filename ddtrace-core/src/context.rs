@@ -575,6 +575,26 @@ pub(crate) fn active_trace() -> Option<Arc<TraceState>> {
         .flatten()
 }
 
+/// The trace id and span id of the active entry, copied (nothing cloned).
+pub(crate) fn active_ids() -> Option<(TraceId, u64)> {
+    STACK
+        .try_with(|s| {
+            let s = s.try_borrow().ok()?;
+            match s.entries.last()? {
+                Entry::Local(l) => {
+                    let (trace, data) = s.local(l)?;
+                    Some((trace.trace_id, data.span_id))
+                }
+                Entry::Span(open) => Some((open.trace.trace_id, open.data.span_id)),
+                Entry::Context(_, ctx) | Entry::Shared(_, ctx, _) => {
+                    Some((ctx.trace_id(), ctx.span_id()))
+                }
+            }
+        })
+        .ok()
+        .flatten()
+}
+
 /// The context of the active entry.
 pub(crate) fn active_context() -> Option<SpanContext> {
     STACK

@@ -8,8 +8,7 @@
 
 use std::fmt;
 
-use crate::context::SpanContext;
-use crate::span_data::TraceId;
+use crate::span_data::{Str, TraceId};
 
 /// What a log line needs to be linked to its trace: see
 /// [`Tracer::log_correlation`](crate::Tracer::log_correlation).
@@ -47,42 +46,52 @@ use crate::span_data::TraceId;
 pub struct LogCorrelation {
     trace_id: TraceId,
     span_id: u64,
-    service: String,
-    env: String,
-    version: String,
+    service: Str,
+    env: Str,
+    version: Str,
 }
 
 impl LogCorrelation {
-    /// The identifiers for a line written in `context` (none: outside a trace) by a service
-    /// configured with `service`, `env` and `version`.
-    pub(crate) fn new(
-        context: Option<&SpanContext>,
-        service: &str,
-        env: Option<&str>,
-        version: Option<&str>,
-    ) -> Self {
+    /// The identifiers for a line written in the span `ids` names (trace id, span id; none:
+    /// outside a trace) by a service configured with `service`, `env` and `version` (empty when
+    /// unset; the tracer's interned strings, so nothing is copied).
+    pub(crate) fn new(ids: Option<(TraceId, u64)>, service: Str, env: Str, version: Str) -> Self {
+        let (trace_id, span_id) = ids.unwrap_or((TraceId(0), 0));
         LogCorrelation {
-            trace_id: context.map_or(TraceId(0), SpanContext::trace_id),
-            span_id: context.map_or(0, SpanContext::span_id),
-            service: service.to_owned(),
-            env: env.unwrap_or_default().to_owned(),
-            version: version.unwrap_or_default().to_owned(),
+            trace_id,
+            span_id,
+            service,
+            env,
+            version,
         }
     }
 
     /// `dd.trace_id`: the decimal 64-bit trace id, or 32 lowercase hex digits when it has 128
     /// bits; `0` outside a trace.
     pub fn trace_id(&self) -> String {
-        if self.trace_id.high() != 0 {
-            self.trace_id.to_hex()
-        } else {
-            self.trace_id.low().to_string()
+        let mut id = String::with_capacity(32);
+        let _ = self.write_trace_id(&mut id);
+        id
+    }
+
+    /// Writes [`trace_id`](Self::trace_id), digits made by hand (`itoa`, a hex table): a log
+    /// line pays for these on every write.
+    fn write_trace_id(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        if self.trace_id.high() == 0 {
+            return out.write_str(itoa::Buffer::new().format(self.trace_id.low()));
         }
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut digits = [0u8; 32];
+        for (i, d) in digits.iter_mut().enumerate() {
+            *d = HEX[((self.trace_id.0 >> (124 - 4 * i)) & 0xf) as usize];
+        }
+        // Hex digits are ASCII.
+        out.write_str(std::str::from_utf8(&digits).map_err(|_| fmt::Error)?)
     }
 
     /// `dd.span_id`: the active span's id in decimal; `0` outside a trace.
     pub fn span_id(&self) -> String {
-        self.span_id.to_string()
+        itoa::Buffer::new().format(self.span_id).to_owned()
     }
 
     /// Whether the line is written inside a trace (else both ids are `0`).
@@ -106,25 +115,38 @@ impl LogCorrelation {
     }
 
     /// The attributes by name, for a structured (JSON) logger, in the order of the text form.
-    pub fn fields(&self) -> [(&'static str, String); 5] {
+    /// The service, env and version are borrowed from the tracer; the ids are formatted.
+    pub fn fields(&self) -> [(&'static str, Str); 5] {
         [
             ("dd.service", self.service.clone()),
             ("dd.env", self.env.clone()),
             ("dd.version", self.version.clone()),
-            ("dd.trace_id", self.trace_id()),
-            ("dd.span_id", self.span_id()),
+            ("dd.trace_id", Str::Owned(self.trace_id())),
+            ("dd.span_id", Str::Owned(self.span_id())),
         ]
     }
 }
 
 impl fmt::Display for LogCorrelation {
+    /// The text form, written straight out (no field is formatted into a string first).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        TextForm(&self.fields()).fmt(f)
+        for (name, value) in [
+            ("dd.service=", &self.service),
+            (" dd.env=", &self.env),
+            (" dd.version=", &self.version),
+        ] {
+            f.write_str(name)?;
+            f.write_str(value)?;
+        }
+        f.write_str(" dd.trace_id=")?;
+        self.write_trace_id(f)?;
+        f.write_str(" dd.span_id=")?;
+        f.write_str(itoa::Buffer::new().format(self.span_id))
     }
 }
 
 /// Attributes in the text form, `name=value` separated by spaces.
-pub(crate) struct TextForm<'a>(pub(crate) &'a [(&'static str, String)]);
+pub(crate) struct TextForm<'a>(pub(crate) &'a [(&'static str, Str)]);
 
 impl fmt::Display for TextForm<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

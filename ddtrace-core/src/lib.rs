@@ -214,7 +214,12 @@ pub fn current_context() -> Option<SpanContext> {
 pub fn log_correlation() -> LogCorrelation {
     match tracer::global_if_set() {
         Some(tracer) => tracer.log_correlation(),
-        None => LogCorrelation::new(None, "", None, None),
+        None => LogCorrelation::new(
+            None,
+            Str::Borrowed(""),
+            Str::Borrowed(""),
+            Str::Borrowed(""),
+        ),
     }
 }
 

@@ -6,6 +6,7 @@ use log::kv::{self, Key, Source, Value, VisitSource};
 use log::{Log, Metadata, Record};
 
 use crate::correlation::TextForm;
+use crate::span_data::Str;
 
 /// A [`log::Log`] that hands every record to the logger it wraps with the Datadog correlation
 /// attributes added as key-values (`dd.trace_id`, `dd.span_id`, `dd.service`, `dd.env`,
@@ -87,7 +88,7 @@ impl<L: Log> Log for LogInjector<L> {
         // A key the record has itself keeps its value, in the key-values and in the message.
         let fields = tracer.log_correlation().fields().map(|(name, ours)| {
             let value = match theirs.get(Key::from_str(name)) {
-                Some(own) => own.to_string(),
+                Some(own) => Str::Owned(own.to_string()),
                 None => ours,
             };
             (name, value)
@@ -119,7 +120,7 @@ impl<L: Log> Log for LogInjector<L> {
 /// the same name: its own value stands).
 struct Added<'a> {
     theirs: &'a dyn Source,
-    ours: &'a [(&'static str, String)],
+    ours: &'a [(&'static str, Str)],
 }
 
 impl Source for Added<'_> {
@@ -127,7 +128,7 @@ impl Source for Added<'_> {
         self.theirs.visit(visitor)?;
         for (name, value) in self.ours {
             if self.theirs.get(Key::from_str(name)).is_none() {
-                visitor.visit_pair(Key::from_str(name), Value::from(value.as_str()))?;
+                visitor.visit_pair(Key::from_str(name), Value::from(&**value))?;
             }
         }
         Ok(())

@@ -42,6 +42,8 @@ pub(crate) struct TracerInner {
     pub(crate) propagator: Propagator,
     /// `DD_ENV`, or empty: the agent's rate table is keyed by it.
     pub(crate) env: &'static str,
+    /// `DD_VERSION`, or empty, interned (for log correlation).
+    pub(crate) version: &'static str,
 }
 
 /// A tracer: starts spans and sends finished traces to its exporter.
@@ -139,6 +141,7 @@ impl Tracer {
                 sampler: Sampler::new(&config, rates),
                 propagator: Propagator::new(&config),
                 env: config.env.as_deref().map_or("", intern),
+                version: config.version.as_deref().map_or("", intern),
                 config,
                 stats: SpanStats::default(),
             }),
@@ -195,17 +198,17 @@ impl Tracer {
     /// and `dd.version`. Put its `Display` (or its [`fields`](LogCorrelation::fields)) in
     /// each log line; see [`LogCorrelation`].
     pub fn log_correlation(&self) -> LogCorrelation {
-        let config = &self.inner.config;
-        let context = if config.enabled {
-            context::active_context()
+        let inner = &self.inner;
+        let ids = if inner.config.enabled {
+            context::active_ids()
         } else {
             None
         };
         LogCorrelation::new(
-            context.as_ref(),
-            config.service(),
-            config.env(),
-            config.version(),
+            ids,
+            inner.service.clone(),
+            Str::Borrowed(inner.env),
+            Str::Borrowed(inner.version),
         )
     }
 

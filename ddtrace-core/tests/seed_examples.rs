@@ -568,8 +568,9 @@ fn log_lines_carry_the_ids_of_the_active_span() {
     assert_eq!(in_root.span_id(), root.span_id.to_string());
     assert_eq!(in_child.trace_id(), in_root.trace_id());
     assert_eq!(in_child.span_id(), child.span_id.to_string());
+    let fields = in_child.fields().map(|(k, v)| (k, v.into_owned()));
     assert_eq!(
-        in_child.fields(),
+        fields,
         [
             ("dd.service", "kitchen".to_owned()),
             ("dd.env", "prod".to_owned()),
