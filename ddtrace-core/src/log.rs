@@ -7,6 +7,7 @@
 //!
 //! Tests and applications that want the lines elsewhere install a sink with [`set_log_sink`].
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,12 +61,58 @@ pub fn set_log_sink(sink: impl Fn(Level, &str) + Send + Sync + 'static) {
     }
 }
 
+thread_local! {
+    /// This thread's lines held back (see [`held_back`]); `None` while lines are written.
+    static HELD: RefCell<Option<Vec<(Level, String)>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's diagnostic lines held back rather than written; returns them
+/// with its result, for [`write_lines`] once the caller holds nothing that a log sink (user
+/// code, which may call back into the tracer) could wait on.
+pub(crate) fn held_back<T>(f: impl FnOnce() -> T) -> (T, Vec<(Level, String)>) {
+    let previous = HELD
+        .try_with(|h| h.replace(Some(Vec::new())))
+        .ok()
+        .flatten();
+    let result = f();
+    let lines = HELD
+        .try_with(|h| h.replace(previous))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    (result, lines)
+}
+
+/// Writes lines [`held_back`] returned.
+pub(crate) fn write_lines(lines: Vec<(Level, String)>) {
+    for (level, text) in lines {
+        write_line(level, text);
+    }
+}
+
 /// Writes one diagnostic line.
 pub fn log(level: Level, message: fmt::Arguments<'_>) {
     if level == Level::Debug && !debug_enabled() {
         return;
     }
-    let text = message.to_string();
+    write_line(level, message.to_string());
+}
+
+/// Hands `text` to the sink (or standard error), unless this thread holds its lines back.
+fn write_line(level: Level, text: String) {
+    let holding = HELD
+        .try_with(|h| matches!(h.try_borrow().as_deref(), Ok(Some(_))))
+        .unwrap_or(false);
+    if holding {
+        let _ = HELD.try_with(|h| {
+            if let Ok(mut h) = h.try_borrow_mut()
+                && let Some(held) = h.as_mut()
+            {
+                held.push((level, text));
+            }
+        });
+        return;
+    }
     match SINK.read() {
         Ok(guard) => match guard.as_ref() {
             Some(sink) => sink(level, &text),

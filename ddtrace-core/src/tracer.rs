@@ -1,7 +1,7 @@
 //! The tracer: starts spans, owns the configuration and the exporter; and the process-wide
 //! tracer reachable from anywhere, like the reference's `from ddtrace import tracer`.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, SystemTime};
@@ -966,12 +966,7 @@ pub fn global() -> Tracer {
         .clone();
     let tracer = match current {
         Some(tracer) => tracer,
-        None => match build_global() {
-            Some(tracer) => tracer,
-            // Asked for by code that building it runs (a log sink given its startup line or
-            // a configuration warning): a disabled tracer, for that call only.
-            None => return disabled_tracer(),
-        },
+        None => build_global(),
     };
     // Tagged with the generation read first: a replacement meanwhile is seen next time.
     let _ = GLOBAL_CACHE.try_with(|cache| {
@@ -982,45 +977,42 @@ pub fn global() -> Tracer {
     tracer
 }
 
-thread_local! {
-    /// This thread is building the process-wide tracer (see [`build_global`]).
-    static BUILDING_GLOBAL: Cell<bool> = const { Cell::new(false) };
-}
-
 /// Builds the process-wide tracer from the environment on first use, unless another thread
-/// did meanwhile; `None` when called back by code the building runs on this thread. The
-/// slot's lock is not held while building: the building logs (the startup line, warnings),
-/// and a log sink may ask for the tracer (`log_correlation`, a span), which would wait on it.
-fn build_global() -> Option<Tracer> {
+/// did meanwhile. Building logs (the startup line, configuration warnings), and a log sink is
+/// user code that may itself use the tracer or hold a lock another thread needs: the lines are
+/// held back and written once the tracer is in place and no lock of the slot is held.
+fn build_global() -> Tracer {
     static BUILD: Mutex<()> = Mutex::new(());
-    if BUILDING_GLOBAL.try_with(Cell::get).unwrap_or(true) {
-        return None;
-    }
-    let _one_builder = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+    let one_builder = BUILD.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(tracer) = GLOBAL
         .tracer
         .read()
         .unwrap_or_else(|p| p.into_inner())
         .clone()
     {
-        return Some(tracer);
+        return tracer;
     }
-    let _ = BUILDING_GLOBAL.try_with(|b| b.set(true));
-    let built = Tracer::from_env();
-    let _ = BUILDING_GLOBAL.try_with(|b| b.set(false));
-    let mut slot = GLOBAL.tracer.write().unwrap_or_else(|p| p.into_inner());
-    // A tracer set meanwhile (`set_global_tracer`) wins over the one built from the environment.
-    let tracer = slot.get_or_insert(built).clone();
-    GLOBAL.generation.fetch_add(1, Ordering::AcqRel);
-    Some(tracer)
-}
-
-/// A tracer that records nothing, for a call that cannot have the process-wide one.
-fn disabled_tracer() -> Tracer {
-    let config = Config::builder()
-        .enabled(false)
-        .build_from(&std::collections::HashMap::<&str, &str>::new());
-    Tracer::with_exporter(config, NoopExporter)
+    let (built, lines) = log::held_back(Tracer::from_env);
+    let (tracer, unused) = {
+        let mut slot = GLOBAL.tracer.write().unwrap_or_else(|p| p.into_inner());
+        match &*slot {
+            // Set meanwhile (`set_global_tracer`): it wins over the one built here.
+            Some(set) => (set.clone(), Some(built)),
+            None => {
+                *slot = Some(built.clone());
+                GLOBAL.generation.fetch_add(1, Ordering::AcqRel);
+                (built, None)
+            }
+        }
+    };
+    drop(one_builder);
+    match unused {
+        // Dropped holding nothing (its writer's shutdown may take a while); its lines are not
+        // about the tracer in use.
+        Some(unused) => drop(unused),
+        None => log::write_lines(lines),
+    }
+    tracer
 }
 
 /// The process-wide tracer as this thread last read it, if it is still generation

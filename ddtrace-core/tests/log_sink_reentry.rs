@@ -152,58 +152,85 @@ fn a_root_chunk_decided_while_in_flight_carries_the_rates() {
     assert_eq!(root.metrics.get("_dd.limit_psr"), Some(&1.0));
 }
 
-/// A sink that puts the correlation ids in each line, or starts a span, may run while the
-/// process-wide tracer is being built (its startup line, a configuration warning): it then gets
-/// answers without that tracer (ids of 0, a span that records nothing) rather than waiting on
-/// it. The test runs itself again with
-/// `DD_TRACE_STARTUP_LOGS=true`, as the process whose tracer is built from the environment.
+/// The process-wide tracer is built from the environment on first use, and building it logs
+/// (here its startup line, `DD_TRACE_STARTUP_LOGS=true`). A log sink is user code: one that
+/// uses the tracer (a span, the correlation ids), holds a lock that another thread using the
+/// tracer needs, or panics, must not deadlock the tracer or leave it unusable. Each case runs
+/// in a process of its own (this test binary again), whose tracer is still to be built.
 #[test]
-fn a_sink_may_use_the_process_wide_tracer_while_it_is_built() {
-    const HELPER: &str = "DDTRACE_TEST_CORRELATING_SINK";
+fn a_sink_may_use_hold_up_or_fail_the_process_wide_tracer_as_it_is_built() {
+    const HELPER: &str = "DDTRACE_TEST_SINK_CASE";
     #[allow(clippy::disallowed_methods)] // this test's own variable, not tracer configuration
-    let helper = std::env::var_os(HELPER).is_some();
-    if helper {
-        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
-        let sink = Arc::clone(&lines);
-        ddtrace_core::set_log_sink(move |_, line| {
-            let ids = ddtrace_core::log_correlation();
-            // A span started here, while the tracer is built, goes nowhere, but returns.
-            drop(ddtrace_core::trace("in.the.sink"));
-            sink.lock().unwrap().push(format!("[{ids}] {line}"));
-        });
-        let _ = ddtrace_core::tracer(); // built from the environment: the startup line
-        let lines = lines.lock().unwrap();
-        assert!(
-            lines
-                .iter()
-                .any(|l| l.starts_with("[dd.service= ") && l.contains("\"lang\"")),
-            "{lines:?}"
-        );
-        return;
+    let case = std::env::var(HELPER).ok();
+    match case.as_deref() {
+        Some("uses") => {
+            let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+            let sink = Arc::clone(&lines);
+            ddtrace_core::set_log_sink(move |_, line| {
+                let ids = ddtrace_core::log_correlation();
+                drop(ddtrace_core::trace("in.the.sink"));
+                sink.lock().unwrap().push(format!("[{ids}] {line}"));
+            });
+            assert!(ddtrace_core::tracer().config().enabled());
+            let lines = lines.lock().unwrap();
+            assert!(lines.iter().any(|l| l.contains("\"lang\"")), "{lines:?}");
+            return;
+        }
+        Some("holds") => {
+            // Another thread holds the sink's lock while it uses the tracer.
+            let gate: Arc<Mutex<()>> = Arc::default();
+            let sink_gate = Arc::clone(&gate);
+            ddtrace_core::set_log_sink(move |_, _| drop(sink_gate.lock().unwrap()));
+            let (holding, held) = crossbeam_channel::bounded(0);
+            let other = std::thread::spawn(move || {
+                let _held = gate.lock().unwrap();
+                holding.send(()).unwrap();
+                // Most likely while the tracer is built and logs (either order must work).
+                std::thread::sleep(Duration::from_millis(100));
+                ddtrace_core::tracer().config().enabled()
+            });
+            held.recv().unwrap();
+            assert!(ddtrace_core::tracer().config().enabled());
+            assert!(other.join().unwrap());
+            return;
+        }
+        Some("panics") => {
+            ddtrace_core::set_log_sink(|_, _| panic!("a sink that fails"));
+            let first = std::panic::catch_unwind(ddtrace_core::tracer);
+            assert!(first.is_err(), "the sink's panic reaches the caller");
+            // The tracer was built and stays in place.
+            ddtrace_core::set_log_sink(|_, _| {});
+            assert!(ddtrace_core::tracer().config().enabled());
+            return;
+        }
+        Some(other) => panic!("unknown case {other}"),
+        None => {}
     }
     let _turn = SINK.lock().unwrap_or_else(|p| p.into_inner());
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "a_sink_may_use_the_process_wide_tracer_while_it_is_built",
-        ])
-        .env(HELPER, "1")
-        .env("DD_TRACE_STARTUP_LOGS", "true")
-        .env("DD_TRACE_AGENT_URL", "http://127.0.0.1:9")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the tracer deadlocked in a sink asking for the correlation ids");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "the helper failed: {status}");
+    for case in ["uses", "holds", "panics"] {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "a_sink_may_use_hold_up_or_fail_the_process_wide_tracer_as_it_is_built",
+            ])
+            .env(HELPER, case)
+            .env("DD_TRACE_STARTUP_LOGS", "true")
+            .env("DD_TRACE_AGENT_URL", "http://127.0.0.1:9")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{case}: the tracer deadlocked");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success(), "{case}: the helper failed: {status}");
+    }
 }

@@ -104,12 +104,19 @@ fn parse_span_rule(mut item: Value) -> Result<SpanSamplingRule, String> {
 
 /// Applies single-span rules to the spans of dropped traces (see the module doc).
 ///
-/// The rules' limiters count spans as they finished (their end times), not as they are
-/// finalized: the writer finalizes a flush interval's spans at once, and a limit of `n` a
-/// second must keep `n` a second of spans that finished over that interval, not `n` a batch.
+/// As in the reference, which applies the rules when a chunk is done, the limiters count the
+/// spans of a chunk at the time the chunk was done: its last span's end. The writer finalizes
+/// a flush interval's chunks at once, later; counted then, a limit of `n` a second would keep
+/// `n` a batch. That time is taken no later than now (a span given an end in the future
+/// cannot hold the limiter shut for everyone) and no earlier than [`MAX_LAG`] ago.
 pub(crate) struct SpanSampler {
     rules: Vec<(SpanSamplingRule, Option<RateLimiter>)>,
+    clock: Clock,
 }
+
+/// The oldest a chunk's time may be for the limiters: chunks held back longer (an agent that
+/// has not answered yet) count as this old.
+const MAX_LAG: u64 = 60_000_000_000;
 
 impl SpanSampler {
     /// A sampler of `rules`, their limiters on `clock`, which gives the time in the unit and
@@ -125,6 +132,7 @@ impl SpanSampler {
                     (r.clone(), limiter)
                 })
                 .collect(),
+            clock,
         }
     }
 
@@ -133,8 +141,15 @@ impl SpanSampler {
         self.rules.is_empty()
     }
 
-    /// Marks the spans of a dropped trace that the rules keep.
+    /// Marks the spans of a chunk of a dropped trace that the rules keep.
     pub(crate) fn sample(&self, trace_id: TraceId, spans: &mut [SpanData]) {
+        let now = (self.clock)();
+        let done = spans
+            .iter()
+            .map(|s| s.start.saturating_add(s.duration).max(0) as u64)
+            .max()
+            .unwrap_or(now)
+            .clamp(now.saturating_sub(MAX_LAG), now);
         for span in spans {
             let input = SamplingInput {
                 trace_id,
@@ -150,9 +165,8 @@ impl SpanSampler {
                 continue;
             };
             let rate = rule.sample_rate();
-            let ended = span.start.saturating_add(span.duration).max(0) as u64;
             if !knuth_keep_span(span.span_id, rate)
-                || limiter.as_ref().is_some_and(|l| !l.allow_at(ended))
+                || limiter.as_ref().is_some_and(|l| !l.allow_at(done))
             {
                 continue;
             }
@@ -193,6 +207,8 @@ pub fn knuth_keep_span(span_id: u64, rate: f64) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use super::*;
     use crate::sampler::limiter::tests::manual_clock;
 
@@ -256,7 +272,9 @@ mod tests {
                 {"service":"db","sample_rate":0},
                 {"name":"cache.get"}]"#,
         );
-        let sampler = SpanSampler::new(&rules, manual_clock().1);
+        let (now, clock) = manual_clock();
+        now.store(1_000, Ordering::SeqCst);
+        let sampler = SpanSampler::new(&rules, clock);
         let mut spans = vec![
             span(1, "db", "query"),
             span(2, "db", "query"),
@@ -276,35 +294,70 @@ mod tests {
         assert_eq!(marks(&spans[3]), none);
         assert_eq!(marks(&spans[4]), (Some(8.0), Some(1.0), None));
         assert_eq!(marks(&spans[5]), none);
-        // A span that ended a second later finds the bucket refilled.
+        // A chunk done a second later finds the bucket refilled.
+        now.store(2_000_000_000, Ordering::SeqCst);
         let mut later = vec![span(7, "db", "query")];
         later[0].duration = 1_000_000_000;
         sampler.sample(TraceId(9), &mut later);
         assert_eq!(marks(&later[0]), limited);
     }
 
-    /// Spans finished over two seconds at 4 a second, finalized together (as the writer does
-    /// once a flush interval): a limit of 2 a second keeps what it would have kept as they
-    /// finished (a burst of 2, then one every half second), not 2 for the whole batch.
+    /// The chunk of span `id`, done `done_ns` after the epoch of the clock.
+    fn chunk(id: u64, done_ns: i64) -> Vec<SpanData> {
+        let mut s = span(id, "db", "query");
+        s.start = 0;
+        s.duration = done_ns;
+        vec![s]
+    }
+
+    /// Chunks done over two seconds at 4 a second, finalized together later (as the writer
+    /// does, once a flush interval): a limit of 2 a second keeps what it would have kept as
+    /// they were done (a burst of 2, then one every half second), not 2 for the whole batch.
     #[test]
-    fn the_limit_counts_spans_as_they_finished() {
+    fn the_limit_counts_chunks_as_they_were_done() {
         let (rules, _) = parse_span_sampling_rules(r#"[{"name":"query","max_per_second":2}]"#);
-        let sampler = SpanSampler::new(&rules, manual_clock().1);
-        let mut spans: Vec<SpanData> = (0..8)
+        let (now, clock) = manual_clock();
+        let sampler = SpanSampler::new(&rules, clock);
+        now.store(3_000_000_000, Ordering::SeqCst);
+        let kept: Vec<bool> = (0..8)
             .map(|i| {
-                let mut s = span(i + 1, "db", "query");
-                s.start = 0;
-                s.duration = i as i64 * 250_000_000;
-                s
+                let mut c = chunk(i + 1, i as i64 * 250_000_000);
+                sampler.sample(TraceId(9), &mut c);
+                marks(&c[0]).0.is_some()
             })
             .collect();
-        sampler.sample(TraceId(9), &mut spans);
-        let kept: Vec<bool> = spans.iter().map(|s| marks(s).0.is_some()).collect();
         assert_eq!(
             kept,
             [true, true, true, false, true, false, true, false],
-            "ended at 0, 0.25, ... 1.75 s"
+            "done at 0, 0.25, ... 1.75 s"
         );
+    }
+
+    /// A chunk whose end is in the future counts as done now, one that ended long ago as done
+    /// [`MAX_LAG`] ago: neither holds the limiter shut for the chunks after it.
+    #[test]
+    fn bogus_times_do_not_hold_the_limiter_shut() {
+        let (rules, _) = parse_span_sampling_rules(r#"[{"name":"query","max_per_second":1}]"#);
+        let (now, clock) = manual_clock();
+        let sampler = SpanSampler::new(&rules, clock);
+        let second = 1_000_000_000;
+        now.store(100 * second as u64, Ordering::SeqCst);
+        let kept = |id: u64, done: i64| {
+            let mut c = chunk(id, done);
+            sampler.sample(TraceId(9), &mut c);
+            marks(&c[0]).0.is_some()
+        };
+        // Year 2100: counted now.
+        assert!(kept(1, 4_102_444_800 * second));
+        now.store(101 * second as u64, Ordering::SeqCst);
+        assert!(
+            kept(2, 101 * second),
+            "a second later, the next one is kept"
+        );
+        // The epoch: counted 60 s ago, behind the limiter's present, so refused alone.
+        assert!(!kept(3, 0));
+        now.store(102 * second as u64, Ordering::SeqCst);
+        assert!(kept(4, 102 * second), "and the next one is still kept");
     }
 
     #[test]
