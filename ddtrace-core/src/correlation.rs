@@ -144,18 +144,3 @@ impl fmt::Display for LogCorrelation {
         f.write_str(itoa::Buffer::new().format(self.span_id))
     }
 }
-
-/// Attributes in the text form, `name=value` separated by spaces.
-pub(crate) struct TextForm<'a>(pub(crate) &'a [(&'static str, Str)]);
-
-impl fmt::Display for TextForm<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (name, value)) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            write!(f, "{name}={value}")?;
-        }
-        Ok(())
-    }
-}

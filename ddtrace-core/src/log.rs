@@ -70,16 +70,31 @@ thread_local! {
 /// with its result, for [`write_lines`] once the caller holds nothing that a log sink (user
 /// code, which may call back into the tracer) could wait on.
 pub(crate) fn held_back<T>(f: impl FnOnce() -> T) -> (T, Vec<(Level, String)>) {
+    /// Puts back what was held before, even if `f` unwinds (its lines are then written).
+    struct Restore(Option<Option<Vec<(Level, String)>>>);
+    impl Restore {
+        fn lines(&mut self) -> Vec<(Level, String)> {
+            let previous = self.0.take().flatten();
+            HELD.try_with(|h| h.replace(previous))
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+        }
+    }
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if self.0.is_some() {
+                write_lines(self.lines());
+            }
+        }
+    }
     let previous = HELD
         .try_with(|h| h.replace(Some(Vec::new())))
         .ok()
         .flatten();
+    let mut restore = Restore(Some(previous));
     let result = f();
-    let lines = HELD
-        .try_with(|h| h.replace(previous))
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let lines = restore.lines();
     (result, lines)
 }
 
@@ -146,3 +161,45 @@ macro_rules! debug {
 }
 
 pub(crate) use debug;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holding() -> bool {
+        HELD.with(|h| h.borrow().is_some())
+    }
+
+    #[test]
+    fn held_lines_come_back_in_order_nested_ones_with_them() {
+        let ((), lines) = held_back(|| {
+            log(Level::Warn, format_args!("first"));
+            let ((), inner) = held_back(|| log(Level::Info, format_args!("inner")));
+            assert_eq!(inner, [(Level::Info, "inner".to_owned())]);
+            // Written while the outer call holds lines back: held with them.
+            write_lines(inner);
+            log(Level::Warn, format_args!("last"));
+        });
+        assert_eq!(
+            lines,
+            [
+                (Level::Warn, "first".to_owned()),
+                (Level::Info, "inner".to_owned()),
+                (Level::Warn, "last".to_owned()),
+            ]
+        );
+        assert!(!holding());
+    }
+
+    #[test]
+    fn a_panic_while_holding_lines_back_stops_holding() {
+        let unwound = std::panic::catch_unwind(|| {
+            held_back(|| {
+                log(Level::Warn, format_args!("before the panic"));
+                panic!("in the held code");
+            })
+        });
+        assert!(unwound.is_err());
+        assert!(!holding(), "later lines are written, not held forever");
+    }
+}

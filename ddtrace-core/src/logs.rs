@@ -2,10 +2,11 @@
 //! adds the active span's correlation ids to every record, as the reference tracer does with
 //! `DD_LOGS_INJECTION`.
 
+use std::fmt;
+
 use log::kv::{self, Key, Source, Value, VisitSource};
 use log::{Log, Metadata, Record};
 
-use crate::correlation::TextForm;
 use crate::span_data::Str;
 
 /// A [`log::Log`] that hands every record to the logger it wraps with the Datadog correlation
@@ -130,6 +131,22 @@ impl Source for Added<'_> {
             if self.theirs.get(Key::from_str(name)).is_none() {
                 visitor.visit_pair(Key::from_str(name), Value::from(&**value))?;
             }
+        }
+        Ok(())
+    }
+}
+
+/// Attributes in the text form, `name=value` separated by spaces, as `LogCorrelation` shows
+/// them.
+struct TextForm<'a>(&'a [(&'static str, Str)]);
+
+impl fmt::Display for TextForm<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (name, value)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{name}={value}")?;
         }
         Ok(())
     }

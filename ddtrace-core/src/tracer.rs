@@ -1032,7 +1032,6 @@ fn cached_global(generation: u64) -> Option<Tracer> {
 /// The process-wide tracer if it was used or set already, without building it; `None` also
 /// while it is being built or replaced (for code that must not wait on that, nor start it: a
 /// logger, which the building may itself log through).
-#[cfg_attr(not(feature = "log"), allow(dead_code))]
 pub(crate) fn global_if_set() -> Option<Tracer> {
     if let Some(tracer) = cached_global(GLOBAL.generation.load(Ordering::Acquire)) {
         return Some(tracer);
