@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 /// Severity of a diagnostic line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,7 +41,9 @@ impl fmt::Display for Level {
 pub type LogSink = Box<dyn Fn(Level, &str) + Send + Sync>;
 
 static DEBUG: AtomicBool = AtomicBool::new(false);
-static SINK: RwLock<Option<LogSink>> = RwLock::new(None);
+/// The sink, shared: a line takes a handle and calls the sink holding no lock, so a sink may
+/// log, or replace itself, without waiting on this lock.
+static SINK: RwLock<Option<Arc<LogSink>>> = RwLock::new(None);
 static ONCE_KEYS: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
 
 /// Turns debug lines on or off (the tracer does this from `DD_TRACE_DEBUG`).
@@ -57,7 +59,7 @@ pub fn debug_enabled() -> bool {
 /// Sends the tracer's diagnostic lines to `sink` instead of standard error.
 pub fn set_log_sink(sink: impl Fn(Level, &str) + Send + Sync + 'static) {
     if let Ok(mut guard) = SINK.write() {
-        *guard = Some(Box::new(sink));
+        *guard = Some(Arc::new(Box::new(sink)));
     }
 }
 
@@ -128,12 +130,13 @@ fn write_line(level: Level, text: String) {
         });
         return;
     }
-    match SINK.read() {
-        Ok(guard) => match guard.as_ref() {
-            Some(sink) => sink(level, &text),
-            None => eprintln!("ddtrace {level}: {text}"),
-        },
-        Err(_) => eprintln!("ddtrace {level}: {text}"),
+    let sink = SINK
+        .read()
+        .map(|guard| guard.clone())
+        .unwrap_or_else(|p| p.into_inner().clone());
+    match sink {
+        Some(sink) => sink(level, &text),
+        None => eprintln!("ddtrace {level}: {text}"),
     }
 }
 

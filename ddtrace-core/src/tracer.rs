@@ -992,7 +992,16 @@ fn build_global() -> Tracer {
     {
         return tracer;
     }
-    let (built, lines) = log::held_back(Tracer::from_env);
+    // Caught so that the lines are written, and BUILD released, before the panic goes on.
+    let (built, lines) = log::held_back(|| std::panic::catch_unwind(Tracer::from_env));
+    let built = match built {
+        Ok(built) => built,
+        Err(panic) => {
+            drop(one_builder);
+            log::write_lines(lines);
+            std::panic::resume_unwind(panic)
+        }
+    };
     let (tracer, unused) = {
         let mut slot = GLOBAL.tracer.write().unwrap_or_else(|p| p.into_inner());
         match &*slot {
@@ -1007,9 +1016,18 @@ fn build_global() -> Tracer {
     };
     drop(one_builder);
     match unused {
-        // Dropped holding nothing (its writer's shutdown may take a while); its lines are not
-        // about the tracer in use.
-        Some(unused) => drop(unused),
+        // Dropped holding nothing (its writer's shutdown may take a while). Its startup line
+        // is not about the tracer in use; its warnings (about the environment, shown once per
+        // process) are.
+        Some(unused) => {
+            drop(unused);
+            log::write_lines(
+                lines
+                    .into_iter()
+                    .filter(|(level, _)| *level >= Level::Warn)
+                    .collect(),
+            );
+        }
         None => log::write_lines(lines),
     }
     tracer

@@ -177,13 +177,20 @@ fn a_sink_may_use_hold_up_or_fail_the_process_wide_tracer_as_it_is_built() {
             return;
         }
         Some("holds") => {
-            // Another thread holds the sink's lock while it uses the tracer.
+            // Another thread holds the sink's lock while it uses the tracer. (Should that
+            // thread be the one to build it, its own lines pass: the lock is not re-entrant.)
             let gate: Arc<Mutex<()>> = Arc::default();
-            let sink_gate = Arc::clone(&gate);
-            ddtrace_core::set_log_sink(move |_, _| drop(sink_gate.lock().unwrap()));
+            let holder: Arc<std::sync::OnceLock<std::thread::ThreadId>> = Arc::default();
+            let (sink_gate, sink_holder) = (Arc::clone(&gate), Arc::clone(&holder));
+            ddtrace_core::set_log_sink(move |_, _| {
+                if sink_holder.get() != Some(&std::thread::current().id()) {
+                    drop(sink_gate.lock().unwrap());
+                }
+            });
             let (holding, held) = crossbeam_channel::bounded(0);
             let other = std::thread::spawn(move || {
                 let _held = gate.lock().unwrap();
+                holder.set(std::thread::current().id()).unwrap();
                 holding.send(()).unwrap();
                 // Most likely while the tracer is built and logs (either order must work).
                 std::thread::sleep(Duration::from_millis(100));
@@ -208,6 +215,10 @@ fn a_sink_may_use_hold_up_or_fail_the_process_wide_tracer_as_it_is_built() {
     }
     let _turn = SINK.lock().unwrap_or_else(|p| p.into_inner());
     for case in ["uses", "holds", "panics"] {
+        let errors = std::env::temp_dir().join(format!(
+            "ddtrace-sink-case-{case}-{}.stderr",
+            std::process::id()
+        ));
         let mut child = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
@@ -217,20 +228,62 @@ fn a_sink_may_use_hold_up_or_fail_the_process_wide_tracer_as_it_is_built() {
             .env("DD_TRACE_STARTUP_LOGS", "true")
             .env("DD_TRACE_AGENT_URL", "http://127.0.0.1:9")
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&errors).unwrap())
             .spawn()
             .unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
-                break status;
+                break Some(status);
             }
             if std::time::Instant::now() > deadline {
                 let _ = child.kill();
-                panic!("{case}: the tracer deadlocked");
+                let _ = child.wait();
+                break None;
             }
             std::thread::sleep(Duration::from_millis(20));
         };
-        assert!(status.success(), "{case}: the helper failed: {status}");
+        let stderr = std::fs::read_to_string(&errors).unwrap_or_default();
+        let _ = std::fs::remove_file(&errors);
+        match status {
+            None => panic!("{case}: the tracer deadlocked; its stderr:\n{stderr}"),
+            Some(status) => assert!(
+                status.success(),
+                "{case}: the helper failed ({status}); its stderr:\n{stderr}"
+            ),
+        }
     }
+}
+
+/// A sink may replace itself (or log) from within a line: it is called holding no lock.
+#[test]
+fn a_sink_may_replace_itself_from_a_line() {
+    let _turn = SINK.lock().unwrap_or_else(|p| p.into_inner());
+    let replaced = Arc::new(AtomicBool::new(false));
+    let later: Arc<Mutex<Vec<String>>> = Arc::default();
+    {
+        let (replaced, later) = (Arc::clone(&replaced), Arc::clone(&later));
+        ddtrace_core::set_log_sink(move |_, _| {
+            let later = Arc::clone(&later);
+            ddtrace_core::set_log_sink(move |_, line| later.lock().unwrap().push(line.to_owned()));
+            replaced.store(true, Ordering::SeqCst);
+        });
+    }
+    let startup = || {
+        let config = Config::builder()
+            .startup_logs(true)
+            .build_from(&HashMap::<&str, &str>::new());
+        drop(Tracer::with_exporter(config, Collector::new()));
+    };
+    within_30s(move || {
+        startup(); // the first sink's line: it replaces itself
+        startup(); // the second sink's
+    });
+    assert!(replaced.load(Ordering::SeqCst));
+    assert_eq!(
+        later.lock().unwrap().len(),
+        1,
+        "{:?}",
+        later.lock().unwrap()
+    );
 }

@@ -93,12 +93,6 @@ impl RateLimiter {
         (allowed, self.count(now, allowed))
     }
 
-    /// Takes a token for an event at `now` on the limiter's clock (an event timed by its
-    /// caller, possibly a little out of order); returns whether it is allowed.
-    pub(crate) fn allow_at(&self, now: u64) -> bool {
-        self.take_token(now)
-    }
-
     fn take_token(&self, now: u64) -> bool {
         if self.interval_ns == 0 {
             return false;

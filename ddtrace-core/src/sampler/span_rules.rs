@@ -14,7 +14,9 @@
 use serde_json::Value;
 
 use super::rule::{SamplingRule, parse_rule, parse_rule_array};
-use super::{Clock, KNUTH_FACTOR, RateLimiter, SamplingInput};
+use std::sync::Mutex;
+
+use super::{Clock, KNUTH_FACTOR, SamplingInput};
 use crate::span_data::{SpanData, TraceId};
 
 /// Metric key of the single-span mechanism.
@@ -104,14 +106,65 @@ fn parse_span_rule(mut item: Value) -> Result<SpanSamplingRule, String> {
 
 /// Applies single-span rules to the spans of dropped traces (see the module doc).
 ///
-/// As in the reference, which applies the rules when a chunk is done, the limiters count the
-/// spans of a chunk at the time the chunk was done: its last span's end. The writer finalizes
-/// a flush interval's chunks at once, later; counted then, a limit of `n` a second would keep
-/// `n` a batch. That time is taken no later than now (a span given an end in the future
-/// cannot hold the limiter shut for everyone) and no earlier than [`MAX_LAG`] ago.
+/// As in the reference, which applies the rules when a chunk is done, the limits count the
+/// spans of a chunk at the time the chunk was done: its last span's end. Chunks are finalized
+/// later, and out of that order: the writer a flush interval's worth at once, application
+/// threads under overload theirs at once. So each limit counts spans in fixed windows of the
+/// time they were done ([`WindowLimit`]): a late chunk is counted in its own second, and a limit
+/// of `n` a second keeps `n` of each second's spans, not `n` a batch. That time is taken no
+/// later than now (a span given an end in the future cannot use up a window ahead) and no
+/// earlier than [`MAX_LAG`] ago.
 pub(crate) struct SpanSampler {
-    rules: Vec<(SpanSamplingRule, Option<RateLimiter>)>,
+    rules: Vec<(SpanSamplingRule, Option<WindowLimit>)>,
     clock: Clock,
+}
+
+/// How many windows a [`WindowLimit`] remembers: more than [`MAX_LAG`] holds.
+const WINDOWS: usize = 64;
+
+/// At most `limit` events a second, counted in fixed windows of the events' own times: one
+/// second (or `1/limit` seconds for a limit under one a second, one event each), the last
+/// [`WINDOWS`] of them remembered. Events may come late and out of order.
+struct WindowLimit {
+    window_ns: u64,
+    per_window: u32,
+    /// For each slot: the window it counts (its number plus one; 0: none yet) and its count.
+    windows: Mutex<[(u64, u32); WINDOWS]>,
+}
+
+impl WindowLimit {
+    fn new(limit: f64) -> Self {
+        let limit = if limit.is_nan() { 0.0 } else { limit.max(0.0) };
+        let seconds = if limit > 0.0 && limit < 1.0 {
+            (1.0 / limit).ceil()
+        } else {
+            1.0
+        };
+        WindowLimit {
+            window_ns: (seconds * 1e9) as u64,
+            per_window: (limit * seconds).floor().min(f64::from(u32::MAX)) as u32,
+            windows: Mutex::new([(0, 0); WINDOWS]),
+        }
+    }
+
+    /// Counts an event at `at_ns`; whether its window had room for it.
+    fn allow(&self, at_ns: u64) -> bool {
+        if self.per_window == 0 {
+            return false;
+        }
+        let window = at_ns / self.window_ns.max(1);
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = &mut windows[(window % WINDOWS as u64) as usize];
+        if slot.0 != window + 1 {
+            *slot = (window + 1, 0);
+        }
+        if slot.1 < self.per_window {
+            slot.1 += 1;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// The oldest a chunk's time may be for the limiters: chunks held back longer (an agent that
@@ -126,9 +179,7 @@ impl SpanSampler {
             rules: rules
                 .iter()
                 .map(|r| {
-                    let limiter = r
-                        .max_per_second
-                        .map(|limit| RateLimiter::new(limit, Clock::clone(&clock)));
+                    let limiter = r.max_per_second.map(WindowLimit::new);
                     (r.clone(), limiter)
                 })
                 .collect(),
@@ -166,7 +217,7 @@ impl SpanSampler {
             };
             let rate = rule.sample_rate();
             if !knuth_keep_span(span.span_id, rate)
-                || limiter.as_ref().is_some_and(|l| !l.allow_at(done))
+                || limiter.as_ref().is_some_and(|l| !l.allow(done))
             {
                 continue;
             }
@@ -286,7 +337,7 @@ mod tests {
         sampler.sample(TraceId(9), &mut spans);
         let limited = (Some(8.0), Some(1.0), Some(2.0));
         let none = (None, None, None);
-        // The limiter's bucket holds two: the third query is over the limit.
+        // The window holds two: the third query is over the limit.
         assert_eq!(marks(&spans[0]), limited);
         assert_eq!(marks(&spans[1]), limited);
         assert_eq!(marks(&spans[2]), none);
@@ -294,7 +345,7 @@ mod tests {
         assert_eq!(marks(&spans[3]), none);
         assert_eq!(marks(&spans[4]), (Some(8.0), Some(1.0), None));
         assert_eq!(marks(&spans[5]), none);
-        // A chunk done a second later finds the bucket refilled.
+        // A chunk done in a later second has room.
         now.store(2_000_000_000, Ordering::SeqCst);
         let mut later = vec![span(7, "db", "query")];
         later[0].duration = 1_000_000_000;
@@ -311,10 +362,10 @@ mod tests {
     }
 
     /// Chunks done over two seconds at 4 a second, finalized together later (as the writer
-    /// does, once a flush interval): a limit of 2 a second keeps what it would have kept as
-    /// they were done (a burst of 2, then one every half second), not 2 for the whole batch.
+    /// does, once a flush interval): a limit of 2 a second keeps 2 of each second's, not 2 for
+    /// the whole batch; a chunk finalized late and out of order counts in its own second.
     #[test]
-    fn the_limit_counts_chunks_as_they_were_done() {
+    fn the_limit_counts_chunks_in_the_second_they_were_done() {
         let (rules, _) = parse_span_sampling_rules(r#"[{"name":"query","max_per_second":2}]"#);
         let (now, clock) = manual_clock();
         let sampler = SpanSampler::new(&rules, clock);
@@ -328,36 +379,67 @@ mod tests {
             .collect();
         assert_eq!(
             kept,
-            [true, true, true, false, true, false, true, false],
+            [true, true, false, false, true, true, false, false],
             "done at 0, 0.25, ... 1.75 s"
         );
+        // Done at 2.1 s, then finalized: a chunk done at 2.9 s, then one done at 2.5 s.
+        let kept: Vec<bool> = [(20, 2_100), (21, 2_900), (22, 2_500), (23, 2_600)]
+            .iter()
+            .map(|&(id, ms)| {
+                let mut c = chunk(id, ms * 1_000_000);
+                sampler.sample(TraceId(9), &mut c);
+                marks(&c[0]).0.is_some()
+            })
+            .collect();
+        assert_eq!(kept, [true, true, false, false]);
+    }
+
+    /// A limit under one a second keeps one span per `1/limit` seconds.
+    #[test]
+    fn a_limit_under_one_a_second_keeps_one_per_longer_window() {
+        let limit = WindowLimit::new(0.5);
+        let second = 1_000_000_000;
+        assert!(limit.allow(0));
+        assert!(!limit.allow(second), "the same two-second window");
+        assert!(limit.allow(2 * second));
+        assert!(!WindowLimit::new(0.0).allow(0));
+        assert!(!WindowLimit::new(f64::NAN).allow(0));
+        let unlimited = WindowLimit::new(f64::INFINITY);
+        assert!((0..1_000).all(|_| unlimited.allow(0)));
     }
 
     /// A chunk whose end is in the future counts as done now, one that ended long ago as done
-    /// [`MAX_LAG`] ago: neither holds the limiter shut for the chunks after it.
+    /// [`MAX_LAG`] ago, and the clock may step back: none of it holds the limit shut for the
+    /// chunks after it.
     #[test]
-    fn bogus_times_do_not_hold_the_limiter_shut() {
+    fn bogus_times_and_clock_steps_do_not_hold_the_limit_shut() {
         let (rules, _) = parse_span_sampling_rules(r#"[{"name":"query","max_per_second":1}]"#);
         let (now, clock) = manual_clock();
         let sampler = SpanSampler::new(&rules, clock);
-        let second = 1_000_000_000;
-        now.store(100 * second as u64, Ordering::SeqCst);
+        let second: i64 = 1_000_000_000;
+        let at = |seconds: i64| now.store((seconds * second) as u64, Ordering::SeqCst);
         let kept = |id: u64, done: i64| {
             let mut c = chunk(id, done);
             sampler.sample(TraceId(9), &mut c);
             marks(&c[0]).0.is_some()
         };
+        at(10_000);
         // Year 2100: counted now.
         assert!(kept(1, 4_102_444_800 * second));
-        now.store(101 * second as u64, Ordering::SeqCst);
+        at(10_001);
         assert!(
-            kept(2, 101 * second),
+            kept(2, 10_001 * second),
             "a second later, the next one is kept"
         );
-        // The epoch: counted 60 s ago, behind the limiter's present, so refused alone.
-        assert!(!kept(3, 0));
-        now.store(102 * second as u64, Ordering::SeqCst);
-        assert!(kept(4, 102 * second), "and the next one is still kept");
+        // The epoch: counted 60 s ago, in a window of its own.
+        assert!(kept(3, 0));
+        assert!(!kept(4, 0), "that window is full");
+        // The clock steps back an hour: the chunks done since are kept.
+        at(6_401);
+        assert!(kept(5, 6_401 * second));
+        assert!(!kept(6, 6_401 * second));
+        at(6_402);
+        assert!(kept(7, 6_402 * second));
     }
 
     #[test]
