@@ -72,7 +72,8 @@ thread_local! {
 /// with its result, for [`write_lines`] once the caller holds nothing that a log sink (user
 /// code, which may call back into the tracer) could wait on.
 pub(crate) fn held_back<T>(f: impl FnOnce() -> T) -> (T, Vec<(Level, String)>) {
-    /// Puts back what was held before, even if `f` unwinds (its lines are then written).
+    /// Puts back what was held before, even if `f` unwinds. Its lines are then written to
+    /// standard error: the caller may hold what a sink would wait on.
     struct Restore(Option<Option<Vec<(Level, String)>>>);
     impl Restore {
         fn lines(&mut self) -> Vec<(Level, String)> {
@@ -86,7 +87,9 @@ pub(crate) fn held_back<T>(f: impl FnOnce() -> T) -> (T, Vec<(Level, String)>) {
     impl Drop for Restore {
         fn drop(&mut self) {
             if self.0.is_some() {
-                write_lines(self.lines());
+                for (level, text) in self.lines() {
+                    eprintln!("ddtrace {level}: {text}");
+                }
             }
         }
     }
@@ -107,7 +110,10 @@ pub(crate) fn write_lines(lines: Vec<(Level, String)>) {
     }
 }
 
-/// Writes one diagnostic line.
+/// Writes one diagnostic line. Out of line, as the rare path it is: the hot paths that may
+/// log carry only the call.
+#[cold]
+#[inline(never)]
 pub fn log(level: Level, message: fmt::Arguments<'_>) {
     if level == Level::Debug && !debug_enabled() {
         return;

@@ -11,8 +11,8 @@ use crate::span_data::Str;
 
 /// A [`log::Log`] that hands every record to the logger it wraps with the Datadog correlation
 /// attributes added as key-values (`dd.trace_id`, `dd.span_id`, `dd.service`, `dd.env`,
-/// `dd.version`; see [`LogCorrelation`](crate::LogCorrelation)), from the process-wide tracer and the span active on
-/// the logging thread.
+/// `dd.version`; see [`LogCorrelation`](crate::LogCorrelation)), from the process-wide tracer
+/// and the span active on the logging thread.
 ///
 /// A structured logger writes key-values as attributes; for one that writes only the message,
 /// [`in_message`](Self::in_message) also prefixes the message with their text form

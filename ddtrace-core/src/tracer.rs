@@ -981,6 +981,8 @@ pub fn global() -> Tracer {
 /// did meanwhile. Building logs (the startup line, configuration warnings), and a log sink is
 /// user code that may itself use the tracer or hold a lock another thread needs: the lines are
 /// held back and written once the tracer is in place and no lock of the slot is held.
+#[cold]
+#[inline(never)] // once per process: kept out of the paths that look the tracer up
 fn build_global() -> Tracer {
     static BUILD: Mutex<()> = Mutex::new(());
     let one_builder = BUILD.lock().unwrap_or_else(|p| p.into_inner());
@@ -992,16 +994,9 @@ fn build_global() -> Tracer {
     {
         return tracer;
     }
-    // Caught so that the lines are written, and BUILD released, before the panic goes on.
-    let (built, lines) = log::held_back(|| std::panic::catch_unwind(Tracer::from_env));
-    let built = match built {
-        Ok(built) => built,
-        Err(panic) => {
-            drop(one_builder);
-            log::write_lines(lines);
-            std::panic::resume_unwind(panic)
-        }
-    };
+    // (Should building panic, its lines go to standard error, not to the sink: BUILD is
+    // still held then.)
+    let (built, lines) = log::held_back(Tracer::from_env);
     let (tracer, unused) = {
         let mut slot = GLOBAL.tracer.write().unwrap_or_else(|p| p.into_inner());
         match &*slot {
