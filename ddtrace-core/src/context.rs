@@ -544,77 +544,67 @@ pub(crate) fn active_parent() -> Option<Parent> {
         .flatten()
 }
 
-/// The key of the active span, if the top of the stack is a span.
-pub(crate) fn active_span_key() -> Option<u64> {
+/// `f` on the top entry of this thread's stack (and the stack, for its groups), if there is
+/// one and the stack is not borrowed.
+#[inline]
+fn on_top<R>(f: impl FnOnce(&Stack, &Entry) -> Option<R>) -> Option<R> {
     STACK
-        .try_with(|s| match s.try_borrow().ok()?.entries.last()? {
-            Entry::Local(l) => Some(l.key),
-            Entry::Span(open) => Some(open.data.span_id),
-            Entry::Shared(key, ..) => Some(*key),
-            Entry::Context(..) => None,
+        .try_with(|s| {
+            let s = s.try_borrow().ok()?;
+            f(&s, s.entries.last()?)
         })
         .ok()
         .flatten()
+}
+
+/// The key of the active span, if the top of the stack is a span.
+pub(crate) fn active_span_key() -> Option<u64> {
+    on_top(|_, top| match top {
+        Entry::Local(l) => Some(l.key),
+        Entry::Span(open) => Some(open.data.span_id),
+        Entry::Shared(key, ..) => Some(*key),
+        Entry::Context(..) => None,
+    })
 }
 
 /// The trace of the active entry.
 pub(crate) fn active_trace() -> Option<Arc<TraceState>> {
-    STACK
-        .try_with(|s| {
-            let s = s.try_borrow().ok()?;
-            match s.entries.last()? {
-                Entry::Local(l) => Some(Arc::clone(&s.group(l.group)?.trace)),
-                Entry::Span(open) => Some(Arc::clone(&open.trace)),
-                Entry::Context(_, ctx) | Entry::Shared(_, ctx, _) => match &ctx.inner {
-                    CtxInner::Local { trace, .. } => Some(Arc::clone(trace)),
-                    CtxInner::Remote(_) => None,
-                },
-            }
-        })
-        .ok()
-        .flatten()
+    on_top(|s, top| match top {
+        Entry::Local(l) => Some(Arc::clone(&s.group(l.group)?.trace)),
+        Entry::Span(open) => Some(Arc::clone(&open.trace)),
+        Entry::Context(_, ctx) | Entry::Shared(_, ctx, _) => match &ctx.inner {
+            CtxInner::Local { trace, .. } => Some(Arc::clone(trace)),
+            CtxInner::Remote(_) => None,
+        },
+    })
 }
 
 /// The trace id and span id of the active entry, copied (nothing cloned).
 pub(crate) fn active_ids() -> Option<(TraceId, u64)> {
-    STACK
-        .try_with(|s| {
-            let s = s.try_borrow().ok()?;
-            match s.entries.last()? {
-                Entry::Local(l) => {
-                    let (trace, data) = s.local(l)?;
-                    Some((trace.trace_id, data.span_id))
-                }
-                Entry::Span(open) => Some((open.trace.trace_id, open.data.span_id)),
-                Entry::Context(_, ctx) | Entry::Shared(_, ctx, _) => {
-                    Some((ctx.trace_id(), ctx.span_id()))
-                }
-            }
-        })
-        .ok()
-        .flatten()
+    on_top(|s, top| match top {
+        Entry::Local(l) => {
+            let (trace, data) = s.local(l)?;
+            Some((trace.trace_id, data.span_id))
+        }
+        Entry::Span(open) => Some((open.trace.trace_id, open.data.span_id)),
+        Entry::Context(_, ctx) | Entry::Shared(_, ctx, _) => Some((ctx.trace_id(), ctx.span_id())),
+    })
 }
 
 /// The context of the active entry.
 pub(crate) fn active_context() -> Option<SpanContext> {
-    STACK
-        .try_with(|s| {
-            let s = s.try_borrow().ok()?;
-            match s.entries.last()? {
-                Entry::Local(l) => {
-                    let (trace, data) = s.local(l)?;
-                    Some(SpanContext::local(
-                        Arc::clone(trace),
-                        data.span_id,
-                        data.service.clone(),
-                    ))
-                }
-                Entry::Span(open) => Some(open.context()),
-                Entry::Context(_, ctx) | Entry::Shared(_, ctx, _) => Some(ctx.clone()),
-            }
-        })
-        .ok()
-        .flatten()
+    on_top(|s, top| match top {
+        Entry::Local(l) => {
+            let (trace, data) = s.local(l)?;
+            Some(SpanContext::local(
+                Arc::clone(trace),
+                data.span_id,
+                data.service.clone(),
+            ))
+        }
+        Entry::Span(open) => Some(open.context()),
+        Entry::Context(_, ctx) | Entry::Shared(_, ctx, _) => Some(ctx.clone()),
+    })
 }
 
 /// A span context received from another process (what a propagator extracts).

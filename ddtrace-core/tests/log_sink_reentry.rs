@@ -177,23 +177,22 @@ fn a_sink_may_use_hold_up_or_fail_the_process_wide_tracer_as_it_is_built() {
             return;
         }
         Some("holds") => {
-            // Another thread holds the sink's lock while it uses the tracer. (Should that
-            // thread be the one to build it, its own lines pass: the lock is not re-entrant.)
+            // Another thread holds the sink's lock; once the building thread is in the sink
+            // (waiting on that lock), the other thread uses the tracer.
             let gate: Arc<Mutex<()>> = Arc::default();
-            let holder: Arc<std::sync::OnceLock<std::thread::ThreadId>> = Arc::default();
-            let (sink_gate, sink_holder) = (Arc::clone(&gate), Arc::clone(&holder));
+            let sink_gate = Arc::clone(&gate);
+            let (entered, in_sink) = crossbeam_channel::bounded(1);
             ddtrace_core::set_log_sink(move |_, _| {
-                if sink_holder.get() != Some(&std::thread::current().id()) {
-                    drop(sink_gate.lock().unwrap());
-                }
+                let _ = entered.try_send(());
+                drop(sink_gate.lock().unwrap());
             });
             let (holding, held) = crossbeam_channel::bounded(0);
             let other = std::thread::spawn(move || {
                 let _held = gate.lock().unwrap();
-                holder.set(std::thread::current().id()).unwrap();
                 holding.send(()).unwrap();
-                // Most likely while the tracer is built and logs (either order must work).
-                std::thread::sleep(Duration::from_millis(100));
+                in_sink
+                    .recv_timeout(Duration::from_secs(30))
+                    .expect("the building thread reaches the sink");
                 ddtrace_core::tracer().config().enabled()
             });
             held.recv().unwrap();

@@ -554,10 +554,17 @@ fn knuth_decisions_agree() {
             ours.push(keep);
         }
     }
-    let theirs: Vec<bool> = python("knuth", cases.clone())
+    assert_keep_decisions_agree("knuth", &cases, &ours);
+}
+
+/// Asks the reference tracer's `op` for its keep/drop decision on each case and checks that
+/// it agrees with `ours`, and that the cases keep some and drop some.
+fn assert_keep_decisions_agree(op: &str, cases: &[Value], ours: &[bool]) {
+    let theirs: Vec<bool> = python(op, cases.to_vec())
         .into_iter()
         .map(|v| v.as_bool().unwrap())
         .collect();
+    assert_eq!(theirs.len(), ours.len(), "{op}: one answer a case");
     let mismatches: Vec<&Value> = cases
         .iter()
         .zip(ours.iter().zip(&theirs))
@@ -566,7 +573,7 @@ fn knuth_decisions_agree() {
         .collect();
     assert!(
         mismatches.is_empty(),
-        "Knuth decisions differ: {mismatches:?}"
+        "{op}: decisions differ: {mismatches:?}"
     );
     let kept = ours.iter().filter(|k| **k).count();
     assert!(kept > 0 && kept < ours.len());
@@ -593,20 +600,5 @@ fn span_sampling_decisions_agree() {
             ours.push(knuth_keep_span(*id, rate));
         }
     }
-    let theirs: Vec<bool> = python("span_knuth", cases.clone())
-        .into_iter()
-        .map(|v| v.as_bool().unwrap())
-        .collect();
-    let mismatches: Vec<&Value> = cases
-        .iter()
-        .zip(ours.iter().zip(&theirs))
-        .filter(|(_, (a, b))| a != b)
-        .map(|(c, _)| c)
-        .collect();
-    assert!(
-        mismatches.is_empty(),
-        "span sampling decisions differ: {mismatches:?}"
-    );
-    let kept = ours.iter().filter(|k| **k).count();
-    assert!(kept > 0 && kept < ours.len());
+    assert_keep_decisions_agree("span_knuth", &cases, &ours);
 }

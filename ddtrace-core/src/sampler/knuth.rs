@@ -9,6 +9,17 @@ pub const KNUTH_FACTOR: u64 = 1_111_111_111_111_111_111;
 /// `low64(trace_id).wrapping_mul(1111111111111111111) <= (rate * u64::MAX as f64) as u64`;
 /// a rate ≥ 1 always keeps, ≤ 0 (or NaN) always drops.
 pub fn knuth_keep(trace_id: TraceId, rate: f64) -> bool {
+    keep_id(trace_id.low(), rate)
+}
+
+/// The same test on a span id, as the reference samples single spans
+/// (`DD_SPAN_SAMPLING_RULES`).
+pub fn knuth_keep_span(span_id: u64, rate: f64) -> bool {
+    keep_id(span_id, rate)
+}
+
+/// The Knuth test on a 64-bit id.
+fn keep_id(id: u64, rate: f64) -> bool {
     if rate >= 1.0 {
         return true;
     }
@@ -16,7 +27,7 @@ pub fn knuth_keep(trace_id: TraceId, rate: f64) -> bool {
         return false;
     }
     let threshold = (rate * u64::MAX as f64) as u64;
-    trace_id.low().wrapping_mul(KNUTH_FACTOR) <= threshold
+    id.wrapping_mul(KNUTH_FACTOR) <= threshold
 }
 
 #[cfg(test)]

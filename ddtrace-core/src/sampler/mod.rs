@@ -46,12 +46,12 @@ use crate::span_data::{Str, TagMap, TraceId};
 use crate::trace::{AUTO_KEEP, AUTO_REJECT, USER_KEEP, USER_REJECT};
 
 pub use glob::Glob;
-pub use knuth::{KNUTH_FACTOR, knuth_keep};
+pub use knuth::{KNUTH_FACTOR, knuth_keep, knuth_keep_span};
 pub use limiter::{Clock, RateLimiter, monotonic_clock};
 pub use rule::{SamplingRule, parse_sampling_rules};
 pub use span_rules::{
     MECHANISM_SPAN_SAMPLING_RULE, SPAN_SAMPLING_MAX_PER_SECOND_KEY, SPAN_SAMPLING_MECHANISM_KEY,
-    SPAN_SAMPLING_RULE_RATE_KEY, SpanSamplingRule, knuth_keep_span, parse_span_sampling_rules,
+    SPAN_SAMPLING_RULE_RATE_KEY, SpanSamplingRule, parse_span_sampling_rules,
 };
 pub(crate) use span_rules::{SpanSampler, wall_clock as span_rules_clock};
 

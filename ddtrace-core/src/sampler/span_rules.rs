@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::rule::{SamplingRule, parse_rule, parse_rule_array};
 use std::sync::Mutex;
 
-use super::{Clock, KNUTH_FACTOR, SamplingInput};
+use super::{Clock, SamplingInput, knuth_keep_span};
 use crate::span_data::{SpanData, TraceId};
 
 /// Metric key of the single-span mechanism.
@@ -234,26 +234,9 @@ impl SpanSampler {
     }
 }
 
-/// The clock span end times are on: unix nanoseconds.
+/// The clock span end times are on: unix nanoseconds, as spans' start times are read.
 pub(crate) fn wall_clock() -> Clock {
-    std::sync::Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos().min(u128::from(u64::MAX)) as u64)
-    })
-}
-
-/// The Knuth test on a span id, as the reference samples single spans: keep iff
-/// `span_id.wrapping_mul(1111111111111111111) <= (rate * u64::MAX as f64) as u64`; a rate ≥ 1
-/// always keeps, ≤ 0 (or NaN) always drops.
-pub fn knuth_keep_span(span_id: u64, rate: f64) -> bool {
-    if rate >= 1.0 {
-        return true;
-    }
-    if rate.is_nan() || rate <= 0.0 {
-        return false;
-    }
-    span_id.wrapping_mul(KNUTH_FACTOR) <= (rate * u64::MAX as f64) as u64
+    std::sync::Arc::new(|| crate::clock::wall_ns(crate::clock::Instant::now()).max(0) as u64)
 }
 
 #[cfg(test)]
