@@ -184,7 +184,8 @@ pub struct DropCounts {
     pub queue_full: u64,
     /// A single chunk larger than the largest payload the agent accepts.
     pub too_large: u64,
-    /// The agent refused the payload (400, 413): retrying would not help.
+    /// The agent refused the payload (400; 413 for a payload of one trace, a larger one is
+    /// split and sent again): retrying would not help.
     pub rejected: u64,
     /// Sending failed after every retry (agent down, timeouts, 5xx).
     pub send_failed: u64,

@@ -848,3 +848,177 @@ fn a_failing_info_is_not_asked_again_after_every_payload() {
         "{info} /info requests for 10 payloads in {elapsed:.1} s"
     );
 }
+
+/// The spans of a v0.5 body as the v0.4 maps the same spans are encoded as (fields that are
+/// zero or empty left out, as the v0.4 encoder does), to compare a v0.4 resend with.
+fn v05_as_v04(body: &[u8]) -> Vec<Vec<serde_json::Value>> {
+    use rmp::decode::{read_array_len, read_f64, read_int, read_map_len, read_str_from_slice};
+    use serde_json::{Map, Value, json};
+    let mut r = body;
+    assert_eq!(read_array_len(&mut r).unwrap(), 2);
+    let mut strings = Vec::new();
+    for _ in 0..read_array_len(&mut r).unwrap() {
+        let (s, rest) = read_str_from_slice(r).unwrap();
+        strings.push(s.to_owned());
+        r = rest;
+    }
+    let string = |r: &mut &[u8]| strings[read_int::<usize, _>(r).unwrap()].clone();
+    let mut chunks = Vec::new();
+    for _ in 0..read_array_len(&mut r).unwrap() {
+        let mut chunk = Vec::new();
+        for _ in 0..read_array_len(&mut r).unwrap() {
+            assert_eq!(read_array_len(&mut r).unwrap(), 12);
+            let mut span = Map::new();
+            span.insert("service".into(), json!(string(&mut r)));
+            span.insert("name".into(), json!(string(&mut r)));
+            span.insert("resource".into(), json!(string(&mut r)));
+            span.insert(
+                "trace_id".into(),
+                json!(read_int::<u64, _>(&mut r).unwrap()),
+            );
+            span.insert("span_id".into(), json!(read_int::<u64, _>(&mut r).unwrap()));
+            let parent = read_int::<u64, _>(&mut r).unwrap();
+            if parent != 0 {
+                span.insert("parent_id".into(), json!(parent));
+            }
+            span.insert("start".into(), json!(read_int::<i64, _>(&mut r).unwrap()));
+            span.insert(
+                "duration".into(),
+                json!(read_int::<i64, _>(&mut r).unwrap()),
+            );
+            if read_int::<u8, _>(&mut r).unwrap() != 0 {
+                span.insert("error".into(), json!(1));
+            }
+            let mut meta = Map::new();
+            for _ in 0..read_map_len(&mut r).unwrap() {
+                let (k, v) = (string(&mut r), string(&mut r));
+                meta.insert(k, json!(v));
+            }
+            let mut metrics = Map::new();
+            for _ in 0..read_map_len(&mut r).unwrap() {
+                let k = string(&mut r);
+                metrics.insert(k, json!(read_f64(&mut r).unwrap()));
+            }
+            let span_type = string(&mut r);
+            if !span_type.is_empty() {
+                span.insert("type".into(), json!(span_type));
+            }
+            if !meta.is_empty() {
+                span.insert("meta".into(), Value::Object(meta));
+            }
+            if !metrics.is_empty() {
+                span.insert("metrics".into(), Value::Object(metrics));
+            }
+            chunk.push(Value::Object(span));
+        }
+        chunks.push(chunk);
+    }
+    assert!(r.is_empty(), "trailing bytes");
+    chunks
+}
+
+fn v04_chunks(body: &[u8]) -> Vec<Vec<serde_json::Value>> {
+    rmp_serde::from_slice(body).unwrap()
+}
+
+/// An agent that took v0.5 and then loses its v0.5 endpoint (replaced by an older one): what
+/// was already encoded in v0.5 (its spans no longer kept) is read back from its bytes and sent
+/// in v0.4, exactly the same spans; v0.4 from then on.
+#[test]
+fn a_v05_endpoint_gone_after_use_gets_the_v05_payloads_again_in_v04() {
+    let (agent, tracer) = v05_agent(
+        vec![
+            Reply::Json("{}".to_owned()),
+            Reply::Status(404, "not found"),
+        ],
+        |c| c.global_tag("team", "faults").env("prod"),
+    );
+    trace_flushed(&tracer, "confirms", 1);
+    {
+        let root = tracer.trace("gone.root");
+        root.set_tag("http.status_code", 503);
+        root.set_error_flag(true);
+        let _child = tracer.span("gone.child").resource("SELECT 1").enter();
+    }
+    trace(&tracer, "gone.other", 3);
+    assert!(tracer.flush(Duration::from_secs(10)));
+    trace_flushed(&tracer, "after", 1);
+    let requests = agent.trace_requests();
+    let paths: Vec<&str> = requests.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/v0.5/traces",
+            "/v0.5/traces",
+            "/v0.4/traces",
+            "/v0.4/traces"
+        ]
+    );
+    let refused = v05_as_v04(&requests[1].body);
+    let resent = v04_chunks(&requests[2].body);
+    assert_eq!(resent, refused);
+    assert_eq!(resent.iter().map(Vec::len).collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(resent[0][0]["meta"]["team"], "faults");
+    assert_eq!(resent[0][0]["metrics"]["http.status_code"], 503.0);
+    assert_eq!(resent[0][0]["error"], 1);
+    assert_eq!(requests[2].headers["x-datadog-trace-count"], "2");
+    assert_all_sent(&tracer, 4, 7);
+}
+
+/// A payload of several traces refused as too large (413) although under the limit: it is
+/// split and sent again, halving until the agent takes the parts, and later payloads are
+/// sealed at the smaller size; nothing is lost.
+#[test]
+fn a_payload_refused_as_too_large_is_split_and_sent_again() {
+    let agent = FakeAgent::start(
+        INFO_V04,
+        vec![
+            Reply::Status(413, "too large for the proxy"),
+            Reply::Status(413, "too large for the proxy"),
+        ],
+    );
+    let (tracer, _) = new_tracer(config(&agent.url()).flush_interval(Duration::from_secs(60)));
+    agent.wait_for("/info", 1);
+    for i in 0..8 {
+        trace(&tracer, &format!("big{i}"), 4);
+    }
+    assert!(tracer.flush(Duration::from_secs(10)));
+    let requests = agent.trace_requests();
+    let chunks = |r: &Request| decode("/v0.4/traces", &r.body).0;
+    // All 8 refused, then a part of them refused (about half), then the rest in parts no
+    // larger than half of that part: the sizes of spans vary by a few bytes (their times), so
+    // where a payload is cut does too.
+    let (whole, part) = (requests[0].body.len(), requests[1].body.len());
+    assert_eq!(chunks(&requests[0]), 8);
+    assert!(
+        (3..=5).contains(&chunks(&requests[1])),
+        "{}",
+        chunks(&requests[1])
+    );
+    assert!(part <= whole / 2 + 8, "{part} > {whole} / 2");
+    let accepted = &requests[2..];
+    assert!(accepted.len() >= 3, "{}", accepted.len());
+    assert!(accepted.iter().all(|r| r.body.len() <= part / 2 + 8));
+    // The same spans, once each, in order.
+    let sent: Vec<serde_json::Value> = accepted
+        .iter()
+        .flat_map(|r| v04_chunks(&r.body))
+        .flatten()
+        .collect();
+    let refused: Vec<serde_json::Value> = v04_chunks(&requests[0].body)
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(sent, refused);
+    assert_all_sent(&tracer, 8, 32);
+    // Later payloads are sealed at that size: no more refusals.
+    for i in 0..8 {
+        trace(&tracer, &format!("bag{i}"), 4);
+    }
+    assert!(tracer.flush(Duration::from_secs(10)));
+    let later = agent.trace_requests().split_off(requests.len());
+    assert!(later.len() >= 3, "{}", later.len());
+    assert!(later.iter().all(|r| r.body.len() <= part / 2 + 8));
+    assert_eq!(later.iter().map(chunks).sum::<usize>(), 8);
+    assert_all_sent(&tracer, 16, 64);
+}

@@ -82,6 +82,7 @@
 use crate::SpanData;
 
 pub mod json;
+pub(crate) mod read;
 pub mod v04;
 pub mod v05;
 

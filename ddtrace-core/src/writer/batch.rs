@@ -61,6 +61,10 @@ pub(crate) struct Batcher {
     first_seq: Option<u64>,
     /// The v0.4 payload of pre-encoded chunks beside a v0.5 one, once there is one.
     side: Option<Side>,
+    /// A payload is sealed before a chunk takes it past this many bytes, a lower limit than
+    /// `max_payload` that the agent showed (see [`set_seal_at`](Self::set_seal_at)); a chunk
+    /// larger than this alone still goes, alone, up to `max_payload`.
+    seal_at: usize,
 }
 
 /// A v0.4 payload of chunks application threads encoded (see the module doc).
@@ -99,7 +103,16 @@ impl Batcher {
             spans: 0,
             first_seq: None,
             side: None,
+            seal_at: usize::MAX,
         }
+    }
+
+    /// Seals payloads at `seal_at` bytes from now on (`usize::MAX`: at `max_payload`). The
+    /// agent refused a payload as too large that was under `max_payload`: a lower limit applies
+    /// (a proxy's, or the agent's own setting changed), which it does not say. A chunk larger
+    /// than `seal_at` alone is still sent, alone: only the agent knows whether it fits.
+    pub(crate) fn set_seal_at(&mut self, seal_at: usize) {
+        self.seal_at = seal_at;
     }
 
     pub(crate) fn negotiated(&self) -> Negotiated {
@@ -135,9 +148,16 @@ impl Batcher {
             // A probe is kept small: its spans are held until the agent answers it.
             out.sealed = self.seal();
         }
-        let mut result = self.encoder.try_push_chunk_rooted(&chunk, root, max);
+        let soft = self.seal_at.min(max);
+        let mut result = self.encoder.try_push_chunk_rooted(&chunk, root, soft);
         if let Err(PushError::PayloadFull { .. }) = result {
             out.sealed = self.seal();
+            result = self.encoder.try_push_chunk_rooted(&chunk, root, soft);
+        }
+        if let Err(PushError::ChunkTooLarge { .. }) = result
+            && soft < max
+        {
+            // Alone in the payload: only the hard limit applies.
             result = self.encoder.try_push_chunk_rooted(&chunk, root, max);
         }
         match result {
@@ -169,9 +189,14 @@ impl Batcher {
     pub(crate) fn push_encoded(&mut self, chunk: &[u8], spans: u64, seq: u64) -> Pushed {
         let max = self.negotiated.max_payload;
         let mut out = Pushed::default();
-        let mut result = self.encoder.try_push_encoded_v04(chunk, max);
+        let soft = self.seal_at.min(max);
+        let mut result = self.encoder.try_push_encoded_v04(chunk, soft);
         if result == EncodedPush::Full {
             out.sealed = self.seal();
+            result = self.encoder.try_push_encoded_v04(chunk, soft);
+        }
+        if result == EncodedPush::TooLarge && soft < max {
+            // Alone in the payload: only the hard limit applies.
             result = self.encoder.try_push_encoded_v04(chunk, max);
         }
         match result {
@@ -275,15 +300,18 @@ impl Batcher {
     }
 }
 
-/// Re-encodes kept chunks with `negotiated` (the v0.5 → v0.4 fallback); they came from a
-/// payload whose first chunk was `first_seq`, as all the new payloads say. Returns the
-/// payloads and the (traces, spans) that no longer fit any payload.
-pub(crate) fn reencode(
+/// Encodes `chunks` again with `negotiated` (the v0.5 → v0.4 fallback, or a payload split),
+/// sealing payloads at `seal_at` bytes (see [`Batcher::set_seal_at`]); they came from a payload
+/// whose first chunk was `first_seq`, as all the new payloads say. Returns the payloads and the
+/// (traces, spans) that no longer fit any payload.
+fn reencode(
     chunks: Vec<Vec<SpanData>>,
     negotiated: Negotiated,
+    seal_at: usize,
     first_seq: u64,
 ) -> (Vec<Payload>, (u64, u64)) {
     let mut batcher = Batcher::new(negotiated, false);
+    batcher.set_seal_at(seal_at);
     let mut payloads = Vec::new();
     let mut too_large = (0, 0);
     for chunk in chunks {
@@ -296,6 +324,53 @@ pub(crate) fn reencode(
     }
     payloads.extend(batcher.seal());
     (payloads, too_large)
+}
+
+/// Makes a sealed payload again as payloads sealed at `seal_at` bytes (see
+/// [`Batcher::set_seal_at`]) and at most `negotiated.max_payload`: from its kept chunks when
+/// it has them, else from its bytes (the agent refused it after it was sealed: see
+/// `encode::read`). A v0.5 body goes to `negotiated`'s version; a v0.4 body stays v0.4, its
+/// chunks moved byte for byte. All the new payloads keep its first sequence number. Returns
+/// the payloads and the (traces, spans) too large for any; an error if the body is not one
+/// this crate encoded.
+pub(crate) fn remake(
+    payload: Payload,
+    negotiated: Negotiated,
+    seal_at: usize,
+) -> Result<(Vec<Payload>, (u64, u64)), crate::encode::read::Malformed> {
+    use crate::encode::read;
+    let Payload {
+        body,
+        version,
+        chunks,
+        first_seq,
+        ..
+    } = payload;
+    if let Some(chunks) = chunks {
+        return Ok(reencode(chunks, negotiated, seal_at, first_seq));
+    }
+    if version == ApiVersion::V05 {
+        let chunks = read::v05_chunks(&body)?;
+        return Ok(reencode(chunks, negotiated, seal_at, first_seq));
+    }
+    let v04 = Negotiated {
+        version: ApiVersion::V04,
+        ..negotiated
+    };
+    let mut batcher = Batcher::new(v04, false);
+    batcher.set_seal_at(seal_at);
+    let mut payloads = Vec::new();
+    let mut too_large = (0, 0);
+    for (range, spans) in read::v04_chunks(&body)? {
+        let pushed = batcher.push_encoded(&body[range], spans, first_seq);
+        payloads.extend(pushed.sealed);
+        if let Some(spans) = pushed.too_large {
+            too_large.0 += 1;
+            too_large.1 += spans;
+        }
+    }
+    payloads.extend(batcher.seal());
+    Ok((payloads, too_large))
 }
 
 #[cfg(test)]
@@ -382,7 +457,8 @@ mod tests {
         assert_eq!(p.version, ApiVersion::V05);
         let chunks = p.chunks.unwrap();
         assert_eq!(chunks.len(), 2);
-        let (payloads, too_large) = reencode(chunks, negotiated(ApiVersion::V04, 1 << 20), 0);
+        let (payloads, too_large) =
+            reencode(chunks, negotiated(ApiVersion::V04, 1 << 20), usize::MAX, 0);
         assert_eq!(too_large, (0, 0));
         assert_eq!(payloads.len(), 1);
         assert_eq!(payloads[0].version, ApiVersion::V04);
@@ -535,5 +611,127 @@ mod tests {
         let offset = (second.body.as_ptr() as usize).wrapping_sub(address);
         assert!(offset <= 16, "not the recycled buffer (offset {offset})");
         assert_eq!(decode_counts(&second.body), [1]);
+    }
+
+    /// A sealed payload of `chunks` chunks of `spans` spans each, in `version`, no chunks kept.
+    fn sealed(version: ApiVersion, chunks: u64, spans: u64, first_seq: u64) -> Payload {
+        let mut b = Batcher::new(negotiated(version, usize::MAX), false);
+        for c in 0..chunks {
+            let chunk = (0..spans).map(|i| span(c * 100 + i + 1, "op")).collect();
+            b.push(chunk, 0, first_seq + c);
+        }
+        b.seal().unwrap()
+    }
+
+    #[test]
+    fn a_v04_body_is_split_under_a_smaller_limit_byte_for_byte() {
+        let whole = sealed(ApiVersion::V04, 5, 2, 7);
+        let max = whole.body.len() / 2;
+        let (parts, too_large) =
+            remake(whole, negotiated(ApiVersion::V04, max), usize::MAX).unwrap();
+        assert_eq!(too_large, (0, 0));
+        let counts: Vec<(u64, u64)> = parts.iter().map(|p| (p.traces, p.spans)).collect();
+        assert_eq!(counts, [(2, 4), (2, 4), (1, 2)]);
+        let mut chunks = Vec::new();
+        for p in &parts {
+            assert!(p.body.len() <= max && p.version == ApiVersion::V04);
+            assert_eq!(p.first_seq, 7);
+            let value: Vec<Vec<serde_json::Value>> = rmp_serde::from_slice(&p.body).unwrap();
+            chunks.extend(value);
+        }
+        let ids: Vec<u64> = chunks
+            .iter()
+            .flatten()
+            .map(|s| s["span_id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ids, [1, 2, 101, 102, 201, 202, 301, 302, 401, 402]);
+    }
+
+    #[test]
+    fn a_v05_body_is_made_again_in_v04_from_its_bytes() {
+        let whole = sealed(ApiVersion::V05, 3, 2, 4);
+        assert!(whole.chunks.is_none());
+        let (parts, too_large) =
+            remake(whole, negotiated(ApiVersion::V04, 1 << 20), usize::MAX).unwrap();
+        assert_eq!(too_large, (0, 0));
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].version, ApiVersion::V04);
+        assert_eq!(
+            (parts[0].traces, parts[0].spans, parts[0].first_seq),
+            (3, 6, 4)
+        );
+        let value: Vec<Vec<serde_json::Value>> = rmp_serde::from_slice(&parts[0].body).unwrap();
+        let spans: Vec<(u64, &str)> = value
+            .iter()
+            .flatten()
+            .map(|s| (s["span_id"].as_u64().unwrap(), s["name"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                (1, "op"),
+                (2, "op"),
+                (101, "op"),
+                (102, "op"),
+                (201, "op"),
+                (202, "op")
+            ]
+        );
+    }
+
+    /// A v0.5 payload of a one-span chunk, a five-span one and another one-span one, and the
+    /// size of a v0.4 payload holding one one-span chunk.
+    fn mixed() -> (Payload, usize) {
+        let mut b = Batcher::new(negotiated(ApiVersion::V05, usize::MAX), false);
+        b.push(vec![span(1, "op")], 0, 0);
+        b.push((10..15).map(|i| span(i, "op")).collect(), 0, 1);
+        b.push(vec![span(2, "op")], 0, 2);
+        let one = sealed(ApiVersion::V04, 1, 1, 0).body.len();
+        (b.seal().unwrap(), one)
+    }
+
+    #[test]
+    fn a_chunk_larger_than_the_hard_limit_is_counted_and_the_rest_kept() {
+        let (parts, too_large) = remake(
+            sealed(ApiVersion::V04, 3, 1, 0),
+            negotiated(ApiVersion::V04, 4),
+            4,
+        )
+        .unwrap();
+        assert!(parts.is_empty());
+        assert_eq!(too_large, (3, 3));
+        let (payload, one) = mixed();
+        let (parts, too_large) =
+            remake(payload, negotiated(ApiVersion::V04, one + 4), usize::MAX).unwrap();
+        assert_eq!(too_large, (1, 5));
+        let spans: Vec<u64> = parts.iter().map(|p| p.spans).collect();
+        assert_eq!(spans, [1, 1]);
+    }
+
+    #[test]
+    fn a_chunk_larger_than_the_seal_size_goes_alone_and_is_not_dropped() {
+        let (payload, one) = mixed();
+        let (parts, too_large) =
+            remake(payload, negotiated(ApiVersion::V04, 1 << 20), one + 4).unwrap();
+        assert_eq!(too_large, (0, 0));
+        let spans: Vec<u64> = parts.iter().map(|p| p.spans).collect();
+        assert_eq!(spans, [1, 5, 1]);
+        // The same for chunks encoded on application threads.
+        let mut b = Batcher::new(negotiated(ApiVersion::V04, 1 << 20), false);
+        b.set_seal_at(one + 4);
+        let chunk: Vec<SpanData> = (10..15).map(|i| span(i, "op")).collect();
+        let big = crate::encode::encode_v04_chunk(EncodeOptions::new(), &chunk, 0);
+        assert!(b.push_encoded(&encoded(1, "op"), 1, 0).sealed.is_none());
+        let first = b.push_encoded(&big, 5, 1).sealed.unwrap();
+        let second = b.push_encoded(&encoded(2, "op"), 1, 2).sealed.unwrap();
+        assert!(b.push_encoded(&big, 5, 3).too_large.is_none());
+        assert_eq!((first.spans, second.spans), (1, 5));
+    }
+
+    #[test]
+    fn a_body_that_is_not_ours_is_an_error() {
+        let mut bad = sealed(ApiVersion::V04, 2, 1, 0);
+        bad.body = bytes::Bytes::from_static(&[0x92, 0x90]);
+        assert!(remake(bad, negotiated(ApiVersion::V04, 100), usize::MAX).is_err());
     }
 }

@@ -19,7 +19,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::batch::{Batcher, Payload, reencode};
+use super::batch::{Batcher, Payload, remake};
 use super::info::{AgentInfo, Negotiated};
 use super::queue::{Control, Queued, WorkerIo};
 use super::stats::{DropReason, DropReporter};
@@ -37,6 +37,9 @@ const MAX_READY_BYTES: usize = 16 * 1024 * 1024;
 const DRAIN_BUDGET: usize = 1024;
 /// When nothing is in flight, a payload this big is sent without waiting for the interval.
 const EAGER_BYTES: usize = 1024 * 1024;
+/// Bytes a half of a payload split after a 413 may take beyond half of it (see
+/// `Worker::split_refused`): the array header each half repeats.
+const SPLIT_SLACK: usize = 8;
 /// Drops are summarised at most this often.
 const DROP_REPORT_EVERY: Duration = Duration::from_secs(60);
 /// After a failed `/info`, the first wait before asking again (once a payload went through).
@@ -63,6 +66,20 @@ struct InFlight {
     bytes: u64,
     chunks: Option<Vec<Vec<crate::SpanData>>>,
     first_seq: u64,
+}
+
+impl InFlight {
+    /// The payload again, with its body back from the request.
+    fn into_payload(self, body: bytes::Bytes) -> Payload {
+        Payload {
+            body,
+            version: self.version,
+            traces: self.traces,
+            spans: self.spans,
+            chunks: self.chunks,
+            first_seq: self.first_seq,
+        }
+    }
 }
 
 /// Runs the worker until shutdown (on the writer's own thread).
@@ -162,6 +179,10 @@ struct Worker {
     /// When the writer must stop, once asked to.
     shutdown: Option<Instant>,
     reporter: DropReporter,
+    /// Payloads are sealed at this size (`usize::MAX`: at the negotiated limit) since the agent
+    /// refused one under that limit as too large (see `Batcher::set_seal_at`). Forgotten when
+    /// `/info` is read again.
+    seal_at: usize,
 }
 
 impl Worker {
@@ -197,6 +218,7 @@ impl Worker {
             waiters: Waiters::default(),
             shutdown: None,
             reporter: DropReporter::new(DROP_REPORT_EVERY),
+            seal_at: usize::MAX,
         }
     }
 
@@ -244,8 +266,8 @@ impl Worker {
                 biased;
                 (outcome, body) = poll(&mut sending) => {
                     sending = None;
+                    self.handle(outcome, &body);
                     self.batcher.recycle(body);
-                    self.handle(outcome);
                 }
                 answer = poll(&mut info) => {
                     info = None;
@@ -394,7 +416,8 @@ impl Worker {
             .fold(self.taken, u64::min)
     }
 
-    fn handle(&mut self, outcome: Outcome) {
+    /// What to do once the agent answered the payload in flight, whose body was `body`.
+    fn handle(&mut self, outcome: Outcome, body: &bytes::Bytes) {
         let Some(sent) = self.in_flight.take() else {
             return;
         };
@@ -440,6 +463,9 @@ impl Worker {
                     self.info_requested = true;
                 }
             }
+            Outcome::Rejected { status: 413, .. } if sent.traces > 1 => {
+                self.split_refused(sent, body);
+            }
             Outcome::Rejected { status, reason } => {
                 self.drop_resolved(
                     DropReason::Rejected,
@@ -456,7 +482,7 @@ impl Worker {
                     ),
                 );
             }
-            Outcome::Fallback { status } => self.fall_back(sent, status),
+            Outcome::Fallback { status } => self.fall_back(sent, body, status),
             Outcome::Failed { reason } => {
                 self.set_agent_ok(false);
                 self.sends_failed = true;
@@ -475,8 +501,92 @@ impl Worker {
         }
     }
 
-    /// The agent has no v0.5 endpoint: v0.4 from now on; re-encode what was kept.
-    fn fall_back(&mut self, sent: InFlight, status: u16) {
+    /// The agent refused a payload of several traces as too large (413), although it was under
+    /// the negotiated limit: a lower limit applies, which the agent does not say (a proxy's,
+    /// or the agent's own setting changed since `/info` was read). Payloads are sealed at half
+    /// the refused size from now on, the refused one and the waiting ones larger than that are
+    /// split and sent again (the oldest first), and only a trace that is refused alone is
+    /// dropped. Each refusal halves the size again, so a limit is found in a few requests.
+    fn split_refused(&mut self, sent: InFlight, body: &bytes::Bytes) {
+        // Half, and room for the array header (and a v0.5 string table's share) each half
+        // repeats.
+        let seal_at = body.len() / 2 + SPLIT_SLACK;
+        self.seal_at = self.seal_at.min(seal_at);
+        self.batcher.set_seal_at(self.seal_at);
+        warn_once(
+            "writer:split_refused",
+            format_args!(
+                "the agent refused a {}-byte payload as too large (413); sending its {} traces \
+                 again in smaller payloads, and sealing payloads at {} bytes from now on",
+                body.len(),
+                sent.traces,
+                self.seal_at
+            ),
+        );
+        let negotiated = self.negotiated();
+        let version = sent.version;
+        let refused = sent.into_payload(body.clone());
+        let mut again = self.remake_or_drop(refused, version, negotiated);
+        let waiting: Vec<Payload> = self.ready.drain(..).collect();
+        self.ready_bytes = 0;
+        for payload in waiting {
+            // A probe (chunks kept) is small; it keeps its place and its role.
+            if payload.body.len() > self.seal_at && payload.traces > 1 && payload.chunks.is_none() {
+                let version = payload.version;
+                again.extend(self.remake_or_drop(payload, version, negotiated));
+            } else {
+                again.push(payload);
+            }
+        }
+        for payload in again {
+            self.ready_bytes += payload.body.len();
+            self.ready.push_back(payload);
+        }
+    }
+
+    /// [`remake`] in `version` under `negotiated`'s limit and [`seal_at`](Self::seal_at);
+    /// counts what it drops (traces too large alone; a body it cannot read, which only a bug
+    /// could make).
+    fn remake_or_drop(
+        &mut self,
+        payload: Payload,
+        version: ApiVersion,
+        negotiated: Negotiated,
+    ) -> Vec<Payload> {
+        let (traces, spans, first_seq) = (payload.traces, payload.spans, payload.first_seq);
+        let target = Negotiated {
+            version,
+            ..negotiated
+        };
+        match remake(payload, target, self.seal_at) {
+            Ok((payloads, (traces, spans))) => {
+                if traces > 0 {
+                    self.drop_resolved(DropReason::TooLarge, traces, spans, first_seq);
+                    warn_once(
+                        "writer:too_large",
+                        format_args!(
+                            "{traces} trace(s) of {spans} spans in all are each larger than the \
+                             {}-byte payload limit; they were dropped",
+                            negotiated.max_payload
+                        ),
+                    );
+                }
+                payloads
+            }
+            Err(e) => {
+                self.drop_resolved(DropReason::Rejected, traces, spans, first_seq);
+                warn_once(
+                    "writer:remake",
+                    format_args!("{traces} trace(s) could not be sent again and were dropped: {e}"),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// The agent has no v0.5 endpoint: v0.4 from now on; what was encoded in v0.5 is made
+    /// again in v0.4, from its kept chunks or from its bytes.
+    fn fall_back(&mut self, sent: InFlight, body: &bytes::Bytes, status: u16) {
         warn_once(
             "writer:v05_fallback",
             format_args!("the agent answered {status} to /v0.5/traces; using /v0.4/traces"),
@@ -485,37 +595,17 @@ impl Worker {
         // Every kept payload is re-encoded below.
         self.v05_probes = 0;
         let negotiated = self.negotiated();
-        let mut queue: Vec<Payload> = Vec::new();
-        queue.push(Payload {
-            body: bytes::Bytes::new(),
-            version: sent.version,
-            traces: sent.traces,
-            spans: sent.spans,
-            chunks: sent.chunks,
-            first_seq: sent.first_seq,
-        });
+        let mut queue: Vec<Payload> = vec![sent.into_payload(body.clone())];
         queue.extend(self.ready.drain(..));
         self.ready_bytes = 0;
         queue.extend(self.batcher.reconfigure(negotiated, false));
         for payload in queue {
-            if payload.version == negotiated.version && !payload.body.is_empty() {
+            if payload.version == negotiated.version {
                 self.queue([payload]);
                 continue;
             }
-            match payload.chunks {
-                Some(chunks) => {
-                    let (payloads, (traces, spans)) =
-                        reencode(chunks, negotiated, payload.first_seq);
-                    self.queue(payloads);
-                    self.drop_resolved(DropReason::TooLarge, traces, spans, payload.first_seq);
-                }
-                None => self.drop_resolved(
-                    DropReason::Rejected,
-                    payload.traces,
-                    payload.spans,
-                    payload.first_seq,
-                ),
-            }
+            let payloads = self.remake_or_drop(payload, negotiated.version, negotiated);
+            self.queue(payloads);
         }
     }
 
@@ -559,6 +649,9 @@ impl Worker {
             Ok(info) => {
                 debug!("agent /info: {info:?}");
                 self.info = Some(info);
+                // Its limit holds again until the agent refuses a payload under it.
+                self.seal_at = usize::MAX;
+                self.batcher.set_seal_at(usize::MAX);
                 self.info_failed = false;
                 self.info_backoff = INFO_BACKOFF_MIN;
                 self.agent_ok = true;
