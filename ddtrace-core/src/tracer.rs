@@ -322,7 +322,8 @@ impl Tracer {
 
     /// Delivers every finished trace and stops the exporter, waiting at most `timeout`;
     /// returns `true` as [`flush`](Self::flush) does. Traces finished later are dropped and
-    /// counted.
+    /// counted; a flush or shutdown after this one answers `true` only if this one did and no
+    /// trace finished since.
     pub fn shutdown(&self, timeout: Duration) -> bool {
         self.inner.exporter.shutdown(timeout)
     }

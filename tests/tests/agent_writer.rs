@@ -277,6 +277,16 @@ fn shutdown_delivers_everything() {
     assert_eq!(ddtrace_test_agent::span_count(&traces), 3000);
     assert_all_sent(&tracer, 1000, 3000);
     assert_eq!(session.trace_check_failures().unwrap(), None);
+    // Afterwards a flush or another shutdown answers what the shutdown did while nothing
+    // comes; a trace exported after the shutdown is dropped, and then they answer false.
+    assert!(tracer.flush(WAIT));
+    assert!(tracer.shutdown(WAIT));
+    drop(tracer.trace("late"));
+    assert!(!tracer.flush(WAIT));
+    assert!(!tracer.shutdown(WAIT));
+    let s = tracer.stats();
+    assert_eq!((s.traces_received, s.traces_sent), (1001, 1000));
+    assert_eq!(s.traces_dropped.shutdown, 1);
 }
 
 /// Once the writer has encoded a trace, it hands the trace's span buffer back for the next

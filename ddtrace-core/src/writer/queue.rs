@@ -354,6 +354,20 @@ pub(crate) struct Front {
     control: UnboundedSender<Control>,
     thread: Mutex<Option<JoinHandle<()>>>,
     shutdown_timeout: Duration,
+    /// Set once the shutdown has been answered: what a later flush or shutdown answers
+    /// (see [`Ended`]).
+    ended: Mutex<Option<Ended>>,
+}
+
+/// How the writer ended: whether its shutdown delivered everything pending, and the traces
+/// received when it was asked to stop. A flush or shutdown after it answers `true` only if
+/// the shutdown did and no trace came since: every export after the shutdown is dropped.
+/// (One that raced the shutdown request and was delivered still makes the answer `false`: a
+/// later answer may be too cautious, never too hopeful.)
+#[derive(Clone, Copy, Debug)]
+struct Ended {
+    delivered: bool,
+    received: u64,
 }
 
 impl Front {
@@ -409,6 +423,7 @@ impl Front {
             control: control_tx,
             thread: Mutex::new(Some(handle)),
             shutdown_timeout,
+            ended: Mutex::new(None),
         })
     }
 
@@ -544,7 +559,7 @@ impl Front {
     pub(crate) fn flush(&self, timeout: Duration) -> bool {
         let (reply, answer) = crossbeam_channel::bounded(1);
         if self.control.send(Control::Flush { reply }).is_err() {
-            return self.settled();
+            return self.after_the_end();
         }
         answer.recv_timeout(timeout).unwrap_or(false)
     }
@@ -556,26 +571,45 @@ impl Front {
             return false;
         };
         let Some(handle) = thread.take() else {
-            return self.settled();
+            return self.after_the_end();
         };
+        let received = self.stats().traces_received;
         self.shared.closed.store(true, Ordering::SeqCst);
         let deadline = crate::clock::deadline_after(timeout);
         let (reply, answer) = crossbeam_channel::bounded(1);
-        if self
+        let delivered = if self
             .control
             .send(Control::Shutdown { deadline, reply })
             .is_err()
         {
+            // The worker is gone (it only stops when asked, or if it panicked).
             let _ = handle.join();
-            return self.settled();
-        }
-        match answer.recv_timeout(timeout.saturating_add(SHUTDOWN_GRACE)) {
-            Ok(done) => {
-                // The worker answered and is exiting: joining is quick.
-                let _ = handle.join();
-                done
+            self.all_sent()
+        } else {
+            match answer.recv_timeout(timeout.saturating_add(SHUTDOWN_GRACE)) {
+                Ok(done) => {
+                    // The worker answered and is exiting: joining is quick.
+                    let _ = handle.join();
+                    done
+                }
+                Err(_) => false, // never hang: leave the thread behind
             }
-            Err(_) => false, // never hang: leave the thread behind
+        };
+        let ended = Ended {
+            delivered,
+            received,
+        };
+        *self.ended.lock().unwrap_or_else(|p| p.into_inner()) = Some(ended);
+        delivered
+    }
+
+    /// What a flush or shutdown answers once the writer has stopped (see [`Ended`]).
+    fn after_the_end(&self) -> bool {
+        let ended = *self.ended.lock().unwrap_or_else(|p| p.into_inner());
+        match ended {
+            Some(e) => e.delivered && self.stats().traces_received == e.received,
+            // Stopped without a shutdown (only a panic of the worker could do that).
+            None => self.all_sent(),
         }
     }
 
@@ -583,10 +617,10 @@ impl Front {
         self.shared.counters.snapshot()
     }
 
-    /// Whether every received chunk was sent or dropped.
-    fn settled(&self) -> bool {
+    /// Whether every received trace was sent.
+    fn all_sent(&self) -> bool {
         let s = self.stats();
-        s.traces_received == s.traces_sent + s.traces_dropped.total()
+        s.traces_received == s.traces_sent
     }
 }
 
