@@ -146,7 +146,7 @@ impl Decision {
 /// Tags set on the local root through a [`RootSpan`](crate::RootSpan) handle while the root is
 /// not on the caller's thread; applied when the root finishes, so over the root's own writes
 /// of the same keys. One entry per key.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct RootOverlay {
     tags: Vec<(Str, Stored)>,
     resource: Option<Str>,
@@ -256,6 +256,22 @@ fn rule_input<'a>(
         meta,
         metrics,
         env,
+    }
+}
+
+/// A span holding only what sampling rules read of a local root with these fields.
+fn rule_copy(
+    (name, service, resource): (&Str, &Str, &Str),
+    meta: &TagMap<Str>,
+    metrics: &TagMap<f64>,
+) -> SpanData {
+    SpanData {
+        name: name.clone(),
+        service: service.clone(),
+        resource: resource.clone(),
+        meta: meta.clone(),
+        metrics: metrics.clone(),
+        ..SpanData::default()
     }
 }
 
@@ -411,6 +427,23 @@ impl TraceState {
                     .find(|s| s.span_id == self.local_root_id)
             };
             let no_tags = (TagMap::default(), TagMap::default());
+            // Changes other threads made to the open root, which apply when it finishes,
+            // count now too: on a copy of what the rules read.
+            let overlaid = buf.overlay.as_deref().map(|overlay| {
+                let mut copy = match (root.or_else(finished), buf.root_at_start.as_deref()) {
+                    (Some(r), _) => {
+                        rule_copy((&r.name, &r.service, &r.resource), &r.meta, &r.metrics)
+                    }
+                    (None, Some(r)) => {
+                        let (meta, metrics) = r.tags.as_deref().unwrap_or(&no_tags);
+                        rule_copy((&r.name, &r.service, &r.resource), meta, metrics)
+                    }
+                    (None, None) => SpanData::default(),
+                };
+                apply_overlay(&mut copy, overlay.clone());
+                copy
+            });
+            let root = overlaid.as_ref().or(root);
             let input = match (root.or_else(finished), buf.root_at_start.as_deref()) {
                 (Some(r), _) => rule_input(
                     self.trace_id,

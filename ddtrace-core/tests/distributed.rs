@@ -632,3 +632,53 @@ fn the_decision_is_fixed_once_it_left_the_process() {
     assert_eq!(root.metrics.get("_sampling_priority_v1"), Some(&2.0));
     assert_eq!(meta(root, "_dd.p.dm"), Some("-4"));
 }
+
+/// A change another thread made to the open root (through `current_root_span()`, which
+/// reaches the root from wherever its trace is active) counts for a decision made before the
+/// root finishes, there or on the root's own thread, as it does once the root finishes.
+#[test]
+fn a_root_change_from_another_thread_counts_for_an_earlier_decision() {
+    let (tracer, collector) = tracer_with(deferred_rules());
+    let inject = || {
+        let mut out = HashMap::new();
+        tracer.inject_current(&mut out);
+        out["x-datadog-sampling-priority"].clone()
+    };
+    // Decided on the other thread, where the root is out of reach.
+    {
+        let _root = tracer.trace("worker.decides");
+        let context = tracer.current_context().unwrap();
+        let sent = std::thread::scope(|s| {
+            s.spawn(|| {
+                let _attached = context.attach();
+                tracer.current_root_span().unwrap().set_tag("team", "a");
+                inject()
+            })
+            .join()
+            .unwrap()
+        });
+        assert_eq!(sent, "-1", "the tag the other thread set matched");
+    }
+    assert_eq!(decision_of(&collector, "worker.decides").0, -1.0);
+    // Decided on the root's own thread, after the other thread changed the resource.
+    {
+        let _root = tracer.trace("owner.decides");
+        let context = tracer.current_context().unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let _attached = context.attach();
+                tracer
+                    .current_root_span()
+                    .unwrap()
+                    .set_resource("GET /health");
+            });
+        });
+        assert_eq!(inject(), "-1", "the resource the other thread set matched");
+    }
+    let s = collector.span("owner.decides").unwrap();
+    assert_eq!(s.resource, "GET /health");
+    assert_eq!(decision_of(&collector, "owner.decides").0, -1.0);
+    // Without such a change, the catch-all keeps.
+    drop(tracer.trace("untouched"));
+    assert_eq!(decision_of(&collector, "untouched").0, 2.0);
+}
