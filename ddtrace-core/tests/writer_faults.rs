@@ -931,7 +931,11 @@ fn a_v05_endpoint_gone_after_use_gets_the_v05_payloads_again_in_v04() {
             Reply::Json("{}".to_owned()),
             Reply::Status(404, "not found"),
         ],
-        |c| c.global_tag("team", "faults").env("prod"),
+        |c| {
+            c.global_tag("team", "faults")
+                .env("prod")
+                .flush_interval(Duration::from_secs(60))
+        },
     );
     trace_flushed(&tracer, "confirms", 1);
     {

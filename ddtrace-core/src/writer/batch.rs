@@ -214,9 +214,12 @@ impl Batcher {
                     spans: 0,
                     first_seq: None,
                 });
-                let mut result = side.encoder.try_push_encoded_v04(chunk, max);
+                let mut result = side.encoder.try_push_encoded_v04(chunk, soft);
                 if result == EncodedPush::Full {
                     out.alone = side.seal();
+                    result = side.encoder.try_push_encoded_v04(chunk, soft);
+                }
+                if result == EncodedPush::TooLarge && soft < max {
                     result = side.encoder.try_push_encoded_v04(chunk, max);
                 }
                 if result == EncodedPush::Pushed {

@@ -40,6 +40,10 @@ const EAGER_BYTES: usize = 1024 * 1024;
 /// Bytes a half of a payload split after a 413 may take beyond half of it (see
 /// `Worker::split_refused`): the array header each half repeats.
 const SPLIT_SLACK: usize = 8;
+/// Payloads are never sealed smaller than this after a 413 (the smallest payload limit that
+/// can be configured), and a refused payload this small is dropped, not split: an agent that
+/// refuses everything costs one request per payload, not one per trace.
+const MIN_SEAL_AT: usize = 1024;
 /// Drops are summarised at most this often.
 const DROP_REPORT_EVERY: Duration = Duration::from_secs(60);
 /// After a failed `/info`, the first wait before asking again (once a payload went through).
@@ -463,7 +467,9 @@ impl Worker {
                     self.info_requested = true;
                 }
             }
-            Outcome::Rejected { status: 413, .. } if sent.traces > 1 => {
+            Outcome::Rejected { status: 413, .. }
+                if sent.traces > 1 && body.len() > MIN_SEAL_AT =>
+            {
                 self.split_refused(sent, body);
             }
             Outcome::Rejected { status, reason } => {
@@ -510,7 +516,7 @@ impl Worker {
     fn split_refused(&mut self, sent: InFlight, body: &bytes::Bytes) {
         // Half, and room for the array header (and a v0.5 string table's share) each half
         // repeats.
-        let seal_at = body.len() / 2 + SPLIT_SLACK;
+        let seal_at = (body.len() / 2 + SPLIT_SLACK).max(MIN_SEAL_AT);
         self.seal_at = self.seal_at.min(seal_at);
         self.batcher.set_seal_at(self.seal_at);
         warn_once(
